@@ -1,0 +1,47 @@
+#pragma once
+// authd's configuration: one TOML file, every key optional with a documented default, unknown
+// keys are errors naming file and line. One key table (config.cpp) drives parsing, defaults,
+// validation and `--dump-config`.
+#include <string>
+#include <vector>
+
+#include "authd/policy/hash_policy.hpp"
+#include "authd/util/result.hpp"
+
+namespace authd::config {
+
+struct StoreConfig {
+  std::string url = "sqlite:///var/lib/authd/authd.db";
+  int timeout_ms = 3000;   // connect/read/write timeout of one store operation
+  int pool_size = 4;       // database connections kept open by authd
+};
+
+struct HttpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:8425", "unix:/run/authd/authd.sock"};
+  int threads = 8;                 // HTTP worker threads
+  std::string socket_mode = "0660";
+  std::string socket_group;        // empty: keep the process's group
+  std::string bearer_token;        // required on TCP POST /v1/auth when set
+  std::string realm = "authd";
+  std::size_t max_body_bytes = 4096;
+};
+
+struct Config {
+  std::string source = "(defaults)"; // the file it came from
+  StoreConfig store;
+  policy::PolicyConfig policy;
+  HttpConfig http;
+};
+
+// $AUTHD_CONFIG when set, else /etc/authd/authd.toml.
+std::string default_config_path();
+
+// Loads `path`. A missing file is an error when `must_exist`, else the defaults.
+// Errors (ErrorKind::invalid_input) name the file, the line and the key.
+Result<Config> load_config(const std::string& path, bool must_exist);
+Result<Config> parse_config(std::string_view toml_text, const std::string& source_name);
+
+// Every key with its current value, as TOML (for --dump-config and the docs).
+std::string dump_config(const Config& config);
+
+} // namespace authd::config

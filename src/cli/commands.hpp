@@ -1,0 +1,13 @@
+#pragma once
+// Registration of authctl's subcommand groups; each group lives in its own file.
+#include "context.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace authd::cli {
+
+void add_hash_commands(CLI::App& app, Context& ctx);
+
+} // namespace authd::cli
