@@ -188,8 +188,23 @@ Result<Config> load_config(const std::string& path, bool must_exist) {
   return parse_config(text.str(), path);
 }
 
+// Secrets never leave in a dump: the store URL's password and the bearer token are masked.
+std::string redact_url(const std::string& url) {
+  const std::size_t scheme_end = url.find("://");
+  const std::size_t at = url.find('@');
+  if (scheme_end == std::string::npos || at == std::string::npos || at < scheme_end) {
+    return url;
+  }
+  const std::size_t colon = url.find(':', scheme_end + 3);
+  return (colon == std::string::npos || colon > at) ? url : url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 std::string dump_config(const Config& original) {
   Config c = original;
+  c.store.url = redact_url(c.store.url);
+  if (!c.http.bearer_token.empty()) {
+    c.http.bearer_token = "***";
+  }
   toml::table root;
   for (const Key& key : k_keys) {
     if (!root.contains(key.section)) {

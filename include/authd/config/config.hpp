@@ -41,7 +41,10 @@ std::string default_config_path();
 Result<Config> load_config(const std::string& path, bool must_exist);
 Result<Config> parse_config(std::string_view toml_text, const std::string& source_name);
 
-// Every key with its current value, as TOML (for --dump-config and the docs).
+// Every key with its current value, as TOML (for --dump-config and the docs); secrets masked.
 std::string dump_config(const Config& config);
+
+// "mariadb://user:***@host/db": a store URL fit for logs and error messages.
+std::string redact_url(const std::string& url);
 
 } // namespace authd::config

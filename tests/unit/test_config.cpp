@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include "authd/config/config.hpp"
+
+namespace authd::config {
+namespace {
+
+TEST(Config, DefaultValues) {
+  auto c = parse_config("", "empty.toml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->store.url, "sqlite:///var/lib/authd/authd.db");
+  EXPECT_EQ(c->policy.target, policy::Target::bcrypt);
+  EXPECT_EQ(c->policy.bcrypt_cost, 12);
+  EXPECT_TRUE(c->policy.identify.bare_hex_md5);
+  EXPECT_FALSE(c->policy.identify.bare_des);
+  EXPECT_EQ(c->http.listen, (std::vector<std::string>{"127.0.0.1:8425", "unix:/run/authd/authd.sock"}));
+}
+
+TEST(Config, ContractKeys) {
+  auto c = parse_config(R"([store]
+url = "mariadb://authd:pw@127.0.0.1:3306/authd"
+[policy]
+target = "argon2id"
+bcrypt_cost = 10
+bare_hex_md5 = false
+[http]
+listen = ["[::1]:8425"]
+)", "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->store.url, "mariadb://authd:pw@127.0.0.1:3306/authd");
+  EXPECT_EQ(c->policy.target, policy::Target::argon2id);
+  EXPECT_EQ(c->policy.bcrypt_cost, 10);
+  EXPECT_FALSE(c->policy.identify.bare_hex_md5);
+  EXPECT_EQ(c->http.listen, std::vector<std::string>{"[::1]:8425"});
+}
+
+TEST(Config, UnknownKeyNamesFileAndLine) {
+  auto c = parse_config("[policy]\nbcrypt_cost = 12\nbcrypt_kost = 11\n", "/etc/authd/authd.toml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message, "/etc/authd/authd.toml:3: [policy] bcrypt_kost: unknown key");
+}
+
+TEST(Config, BadValuesAreErrors) {
+  EXPECT_FALSE(parse_config("[policy]\nbcrypt_cost = 3\n", "t"));
+  EXPECT_FALSE(parse_config("[policy]\nbcrypt_cost = \"12\"\n", "t"));
+  EXPECT_FALSE(parse_config("[policy]\ntarget = \"md5\"\n", "t"));
+  EXPECT_FALSE(parse_config("[http]\nlisten = \"127.0.0.1:1\"\n", "t"));
+  EXPECT_FALSE(parse_config("store = 1\n", "t"));
+  auto syntax = parse_config("[policy\n", "broken.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_TRUE(syntax.error().message.starts_with("broken.toml:1:"));
+}
+
+TEST(Config, DumpRoundTripsAndHidesSecrets) {
+  auto c = parse_config("[store]\nurl = \"mariadb://u:topsecret@h/db\"\n[http]\nbearer_token = \"tok123\"\n", "t");
+  ASSERT_TRUE(c);
+  const std::string dumped = dump_config(*c);
+  EXPECT_EQ(dumped.find("topsecret"), std::string::npos);
+  EXPECT_EQ(dumped.find("tok123"), std::string::npos);
+  auto again = parse_config(dumped, "dump");
+  ASSERT_TRUE(again) << again.error().message << "\n" << dumped;
+  EXPECT_EQ(again->policy.bcrypt_cost, 12);
+}
+
+TEST(Config, MissingFile) {
+  EXPECT_FALSE(load_config("/nonexistent/authd.toml", true));
+  EXPECT_TRUE(load_config("/nonexistent/authd.toml", false));
+}
+
+} // namespace
+} // namespace authd::config
