@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
       "config file (default $AUTHD_CONFIG or /etc/authd/authd.toml)");
   app.add_option("--store", ctx.store_url, "store URL, overrides [store] url");
   add_hash_commands(app, ctx);
+  add_db_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -9,5 +9,6 @@ class App;
 namespace authd::cli {
 
 void add_hash_commands(CLI::App& app, Context& ctx);
+void add_db_commands(CLI::App& app, Context& ctx);
 
 } // namespace authd::cli
