@@ -166,27 +166,28 @@ public:
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    std::string expected(value.body);
-    for (char& c : expected) {
-      c = (c >= 'A' && c <= 'F') ? static_cast<char>(c + 32) : c;
-    }
-    return compare_computed(mysql323(password), expected);
+    return compare_computed(mysql323(password), lower(value.body));
   }
   Result<WrapParts> wrap_parts(const Parsed& value) const override {
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    std::string canonical(value.body);
-    for (char& c : canonical) {
-      c = (c >= 'A' && c <= 'F') ? static_cast<char>(c + 32) : c;
-    }
-    return WrapParts{"", canonical};
+    return WrapParts{"", lower(value.body)};
   }
   Result<SecretString> wrap_derive(SecretView password, std::string_view) const override {
     std::string out = mysql323(password);
     SecretString canonical(out);
     wipe(out.data(), out.size());
     return canonical;
+  }
+
+private:
+  static std::string lower(std::string_view hex) {
+    std::string out(hex);
+    for (char& c : out) {
+      c = (c >= 'A' && c <= 'F') ? static_cast<char>(c + 32) : c;
+    }
+    return out;
   }
 };
 

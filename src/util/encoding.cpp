@@ -5,6 +5,9 @@
 namespace authd {
 
 std::string hex_encode(const unsigned char* data, std::size_t size, bool upper) {
+  if (size == 0) {
+    return {};
+  }
   std::string out(size * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), data, size);
   out.pop_back();
@@ -31,6 +34,9 @@ bool is_hex(std::string_view text) noexcept {
 std::optional<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0 || !is_hex(text)) {
     return std::nullopt;
+  }
+  if (text.empty()) {
+    return Bytes{}; // sodium_hex2bin must not get a null output buffer
   }
   Bytes out(text.size() / 2);
   std::size_t len = 0;
