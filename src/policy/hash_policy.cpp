@@ -55,16 +55,20 @@ HashStatus HashPolicy::status_of(const scheme::Parsed& parsed) const {
   return HashStatus::legacy;
 }
 
+// The stable name reported for a value: the scheme's, or "wrap_<legacy scheme>" for wrapped ones.
+std::string HashPolicy::scheme_name(const scheme::Parsed& parsed) {
+  if (parsed.scheme->name() == "wrapped") {
+    return "wrap_" + std::string(*scheme::wrapped_inner_name(parsed.body));
+  }
+  return std::string(parsed.scheme->name());
+}
+
 Classification HashPolicy::classify(std::string_view stored) const {
   auto parsed = scheme::identify(stored, m_config.identify);
   if (!parsed) {
     return {"unknown", HashStatus::invalid, parsed.error().message};
   }
-  std::string name(parsed->scheme->name());
-  if (name == "wrapped") {
-    name = "wrap_" + std::string(*scheme::wrapped_inner_name(parsed->body));
-  }
-  return {std::move(name), status_of(*parsed), ""};
+  return {scheme_name(*parsed), status_of(*parsed), ""};
 }
 
 bool HashPolicy::needs_update(std::string_view stored) const {
@@ -99,7 +103,7 @@ Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::st
   }
   VerifyOutcome outcome;
   outcome.status = status_of(*parsed);
-  outcome.scheme = classify(stored).scheme;
+  outcome.scheme = scheme_name(*parsed);
   auto matched = parsed->scheme->verify(password, *parsed);
   if (!matched) {
     return tl::unexpected(matched.error());
