@@ -44,6 +44,18 @@ const Key k_keys[] = {
     {"http", "bearer_token", +[](Config& c) -> std::string& { return c.http.bearer_token; }},
     {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
     {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
+    {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256},
+    {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000},
+    {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
+    {"core", "cache_ttl_s", +[](Config& c) -> int& { return c.core.cache_ttl_s; }, 1, 86400},
+    {"core", "gauge_refresh_s", +[](Config& c) -> int& { return c.core.gauge_refresh_s; }, 1, 86400},
+    {"throttle", "enabled", +[](Config& c) -> bool& { return c.throttle.enabled; }},
+    {"throttle", "initial_ms", +[](Config& c) -> int& { return c.throttle.initial_ms; }, 1, 600000},
+    {"throttle", "max_ms", +[](Config& c) -> int& { return c.throttle.max_ms; }, 1, 3600000},
+    {"throttle", "account_free_failures", +[](Config& c) -> int& { return c.throttle.account_free_failures; }, 0, 1000},
+    {"daemon", "user", +[](Config& c) -> std::string& { return c.daemon.user; }},
+    {"daemon", "group", +[](Config& c) -> std::string& { return c.daemon.group; }},
+    {"daemon", "log_level", +[](Config& c) -> std::string& { return c.daemon.log_level; }},
 };
 
 std::string where(const std::string& source, const toml::node& node, std::string_view section,

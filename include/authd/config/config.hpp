@@ -26,11 +26,35 @@ struct HttpConfig {
   std::size_t max_body_bytes = 4096;
 };
 
+struct CoreConfig {
+  int verify_threads = 0;   // hashing threads; 0 = one per CPU core
+  int queue_size = 64;      // waiting hash jobs; beyond it answers are temporary failures
+  bool cache = false;       // positive auth cache (keyed hash of user+password+service+stored hash)
+  int cache_ttl_s = 60;
+  int gauge_refresh_s = 300; // accounts-per-status gauges are recomputed this often
+};
+
+struct ThrottleConfig {
+  bool enabled = true;
+  int initial_ms = 2000;        // delay after the first counted failure (Dovecot: 2 s)
+  int max_ms = 15000;           // cap (Dovecot: 15 s)
+  int account_free_failures = 5; // per-account failures before the account itself is slowed
+};
+
+struct DaemonConfig {
+  std::string user;  // drop to this user after binding (empty: stay)
+  std::string group;
+  std::string log_level = "info";
+};
+
 struct Config {
   std::string source = "(defaults)"; // the file it came from
   StoreConfig store;
   policy::PolicyConfig policy;
   HttpConfig http;
+  CoreConfig core;
+  ThrottleConfig throttle;
+  DaemonConfig daemon;
 };
 
 // $AUTHD_CONFIG when set, else /etc/authd/authd.toml.

@@ -1,0 +1,22 @@
+#pragma once
+// Request handlers shared by every listener.
+#include <httplib.h>
+
+#include "authd/config/config.hpp"
+#include "authd/core/auth_service.hpp"
+
+namespace authd::frontend::detail {
+
+struct RouteContext {
+  core::AuthService& service;
+  core::Metrics& metrics;
+  const config::Config& config;
+  bool tcp; // TCP listener: the bearer token (if configured) is required on POST /v1/auth
+};
+
+void install_routes(httplib::Server& server, const RouteContext& ctx);
+
+// Parses "Basic base64(user:password)"; false when missing or malformed (why says which).
+bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why);
+
+} // namespace authd::frontend::detail
