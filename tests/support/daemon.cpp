@@ -1,0 +1,90 @@
+#include "daemon.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include "process.hpp"
+
+extern char** environ;
+
+namespace authd::test {
+
+int test_port(int offset) { return 20000 + static_cast<int>(::getpid() % 20000) + offset; }
+
+Daemon::Daemon(const std::string& dir, const std::string& config_toml, int port) : m_dir(dir), m_port(port) {
+  std::ofstream(dir + "/authd.toml") << config_toml;
+  const std::string authd = bin("authd");
+  const std::string cfg = dir + "/authd.toml";
+  const std::string log = dir + "/authd.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  char* const argv[] = {const_cast<char*>(authd.c_str()), const_cast<char*>("--config"), const_cast<char*>(cfg.c_str()), nullptr};
+  if (::posix_spawn(&m_pid, authd.c_str(), &actions, nullptr, argv, environ) != 0) {
+    m_pid = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(0, 200000);
+  for (int i = 0; i < 100 && running(); ++i) {
+    if (auto r = cli.Get("/healthz"); r && r->status == 200) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Daemon::~Daemon() { stop(); }
+
+bool Daemon::running() {
+  if (m_pid <= 0) {
+    return false;
+  }
+  int status = 0;
+  if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+    m_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    m_pid = -1;
+    return false;
+  }
+  return true;
+}
+
+int Daemon::stop() {
+  if (m_pid <= 0) {
+    return m_exit;
+  }
+  ::kill(m_pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+      m_pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(m_pid, SIGKILL);
+  ::waitpid(m_pid, &status, 0);
+  m_pid = -1;
+  return 128 + SIGKILL;
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(m_dir + "/authd.log");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace authd::test
