@@ -18,6 +18,8 @@ int run(int argc, char** argv) {
   app.add_option("--store", ctx.store_url, "store URL, overrides [store] url");
   add_hash_commands(app, ctx);
   add_db_commands(app, ctx);
+  add_user_commands(app, ctx);
+  add_audit_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -10,5 +10,7 @@ namespace authd::cli {
 
 void add_hash_commands(CLI::App& app, Context& ctx);
 void add_db_commands(CLI::App& app, Context& ctx);
+void add_user_commands(CLI::App& app, Context& ctx);
+void add_audit_command(CLI::App& app, Context& ctx);
 
 } // namespace authd::cli
