@@ -1,3 +1,6 @@
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "authd/config/config.hpp"
@@ -67,5 +70,29 @@ TEST(Config, MissingFile) {
   EXPECT_TRUE(load_config("/nonexistent/authd.toml", false));
 }
 
+} // namespace
+} // namespace authd::config
+
+namespace authd::config {
+namespace {
+TEST(Config, ShippedExampleIsValidAndDocumentsEveryKey) {
+  const std::string path = std::string(AUTHD_VECTORS_DIR) + "/../../contrib/authd.toml.example";
+  auto c = load_config(path, true);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->http.socket_group, "authd");
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto dumped = parse_config(dump_config(Config{}), "dump");
+  ASSERT_TRUE(dumped);
+  // every key the dump knows appears in the example
+  const std::string dump = dump_config(Config{});
+  std::istringstream lines(dump);
+  for (std::string line; std::getline(lines, line);) {
+    const auto eq = line.find(" = ");
+    if (eq != std::string::npos) {
+      EXPECT_NE(text.find(line.substr(0, eq) + " ="), std::string::npos) << "undocumented key " << line.substr(0, eq);
+    }
+  }
+}
 } // namespace
 } // namespace authd::config
