@@ -80,6 +80,68 @@ bool string_field(const json& body, const char* name, std::string& out) {
   return true;
 }
 
+// "password" (a JSON string, so UTF-8) or "password_base64" (any bytes: authd-checkpassword sends
+// this, so latin-1 passwords of old databases arrive intact). The JSON copy is wiped.
+bool take_password(json& body, SecretString& password) {
+  if (!body.is_object()) {
+    return false;
+  }
+  for (const char* key : {"password", "password_base64"}) {
+    if (!body.contains(key) || !body[key].is_string()) {
+      continue;
+    }
+    auto& text = body[key].get_ref<std::string&>();
+    bool ok = true;
+    if (std::string_view(key) == "password") {
+      password.assign(text);
+    } else if (auto raw = base64_decode(text); raw || text.empty()) {
+      password.assign(raw ? std::string_view(reinterpret_cast<const char*>(raw->data()), raw->size()) : "");
+      if (raw) {
+        wipe(raw->data(), raw->size());
+      }
+    } else {
+      ok = false;
+    }
+    wipe(text.data(), text.size());
+    return ok;
+  }
+  return false;
+}
+
+void add_account_fields(json& out, const core::AuthResult& r) {
+  if (r.account && r.account->home) {
+    out["home"] = *r.account->home;
+  }
+  if (r.account && r.account->uid) {
+    out["uid"] = *r.account->uid;
+  }
+  if (r.account && r.account->gid) {
+    out["gid"] = *r.account->gid;
+  }
+}
+
+// POST /v1/lookup {"username","service"?}: does the account exist and may it use the service?
+// For Dovecot's userdb/passdb lookups through authd-checkpassword; served on the UNIX socket only
+// (it reveals whether an account exists).
+void post_lookup(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
+  json body = json::parse(req.body, nullptr, false);
+  std::string user, service;
+  if (!body.is_object() || !string_field(body, "username", user) || !string_field(body, "service", service) ||
+      user.empty() || (!service.empty() && !store::check_service(service))) {
+    set_json(res, 400, {{"ok", false}, {"error", "need a string field username (and a valid service)"}});
+    return count(ctx, "lookup", 400);
+  }
+  const auto r = ctx.service.lookup(user, service);
+  const int status = r.status == core::AuthStatus::rejected ? 404 : status_of(r.status);
+  json out = {{"ok", r.status == core::AuthStatus::ok}};
+  if (r.status == core::AuthStatus::ok) {
+    out["user"] = r.user;
+    add_account_fields(out, r);
+  }
+  set_json(res, status, out);
+  count(ctx, "lookup", status);
+}
+
 void post_auth(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
   if (!bearer_ok(req, ctx)) {
     set_json(res, 401, {{"ok", false}, {"error", "bearer token required"}});
@@ -89,17 +151,13 @@ void post_auth(const httplib::Request& req, httplib::Response& res, const RouteC
   wipe_string(req.body);
   std::string user, service, ip;
   SecretString password;
-  if (body.is_object() && body.contains("password") && body["password"].is_string()) {
-    auto& pw = body["password"].get_ref<std::string&>();
-    password.assign(pw);
-    wipe(pw.data(), pw.size());
-  }
-  const bool fields = body.is_object() && body.contains("username") && body["username"].is_string() &&
-                      body.contains("password") && body["password"].is_string() && string_field(body, "username", user) &&
-                      string_field(body, "service", service) && string_field(body, "remote_ip", ip);
+  const bool has_password = take_password(body, password);
+  const bool fields = body.is_object() && body.contains("username") && body["username"].is_string() && has_password &&
+                      string_field(body, "username", user) && string_field(body, "service", service) &&
+                      string_field(body, "remote_ip", ip);
   if (!fields || user.empty()) {
     set_json(res, 400, {{"ok", false}, {"error", body.is_discarded() ? "invalid JSON (or not UTF-8)"
-                                                                    : "need string fields username and password"}});
+                                                                    : "need string fields username and password (or password_base64)"}});
     return count(ctx, "auth", 400);
   }
   if (!service.empty() && !store::check_service(service)) {
@@ -116,6 +174,7 @@ void post_auth(const httplib::Request& req, httplib::Response& res, const RouteC
   if (r.status == core::AuthStatus::ok) {
     out["user"] = r.user;
     out["upgraded"] = r.upgraded;
+    add_account_fields(out, r);
   } else if (r.status != core::AuthStatus::rejected) {
     out["error"] = core::to_string(r.status);
   }
@@ -207,6 +266,9 @@ bool parse_basic(std::string_view header, std::string& user, SecretString& passw
 void install_routes(httplib::Server& svr, const RouteContext& ctx_in) {
   const auto ctx = std::make_shared<RouteContext>(ctx_in);
   svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
+  if (!ctx->tcp) {
+    svr.Post("/v1/lookup", [ctx](const httplib::Request& q, httplib::Response& r) { post_lookup(q, r, *ctx); });
+  }
   svr.Get("/v1/basic", [ctx](const httplib::Request& q, httplib::Response& r) { basic(q, r, *ctx, ""); });
   svr.Get(R"(/v1/basic/([^/]+))", [ctx](const httplib::Request& q, httplib::Response& r) {
     basic(q, r, *ctx, q.matches[1].str());
