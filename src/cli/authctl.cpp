@@ -20,6 +20,8 @@ int run(int argc, char** argv) {
   add_db_commands(app, ctx);
   add_user_commands(app, ctx);
   add_audit_command(app, ctx);
+  add_import_command(app, ctx);
+  add_retire_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,5 +12,7 @@ void add_hash_commands(CLI::App& app, Context& ctx);
 void add_db_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);
 void add_audit_command(CLI::App& app, Context& ctx);
+void add_import_command(CLI::App& app, Context& ctx);
+void add_retire_commands(CLI::App& app, Context& ctx);
 
 } // namespace authd::cli

@@ -62,6 +62,8 @@ public:
   Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override;
   Status for_each(const std::function<bool(const Account&)>& visit) override;
   Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override;
+  Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const ImportRecord&, ImportOutcome)>& done) override;
 
 private:
   using Body = std::function<Result<std::int64_t>(SqlConnection&)>;
@@ -415,6 +417,49 @@ Result<std::vector<Event>> SqlStore::events(std::string_view username, std::size
     return tl::unexpected(ok.error());
   }
   return out;
+}
+
+Status SqlStore::import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                        const std::function<void(const ImportRecord&, ImportOutcome)>& done) {
+  const std::string insert_sql = std::string(m_dialect.insert_ignore) +
+                                 " INTO accounts (username, password_hash, enabled, home, uid, gid, created_at, "
+                                 "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+  const std::int64_t now = now_seconds();
+  auto result = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    ImportRecord rec;
+    while (next(rec)) {
+      auto name = normalize_username(rec.account.username);
+      if (!name) {
+        return tl::unexpected(name.error()); // callers validate first; a bad name here is a bug
+      }
+      const NewAccount& a = rec.account;
+      auto ins = c.exec(insert_sql, {std::string_view(*name), std::string_view(a.password_hash), std::int64_t{a.enabled ? 1 : 0},
+                                     opt(a.home), opt(a.uid), opt(a.gid), now, now});
+      if (!ins) {
+        return tl::unexpected(ins.error());
+      }
+      ImportOutcome outcome = ImportOutcome::imported;
+      if (*ins == 0) { // exists
+        outcome = ImportOutcome::skipped;
+        if (update) {
+          auto up = c.exec("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+                           {std::string_view(a.password_hash), now, std::string_view(*name)});
+          if (!up) {
+            return tl::unexpected(up.error());
+          }
+          outcome = ImportOutcome::updated;
+        }
+      }
+      if (outcome != ImportOutcome::skipped) {
+        if (auto ok = write_event(c, {now, *name, "import", actor, "", rec.scheme, ""}, *name); !ok) {
+          return tl::unexpected(ok.error());
+        }
+      }
+      done(rec, outcome);
+    }
+    return 0;
+  });
+  return result ? Status{} : tl::unexpected(result.error());
 }
 
 } // namespace

@@ -159,6 +159,25 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
   return fail(ErrorKind::invalid_input, "unknown store URL (use sqlite:///path.db or mariadb://USER:PASS@HOST/DB)");
 }
 
+Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
+                 const std::function<void(const std::vector<std::optional<std::string>>&)>& row) {
+  Result<std::unique_ptr<detail::SqlConnection>> conn = fail(ErrorKind::invalid_input, "unknown database URL");
+  if (url.starts_with("sqlite:")) {
+    std::string path = url.substr(7);
+    conn = detail::open_sqlite_connection(path.starts_with("//") ? path.substr(2) : path, timeout_ms);
+  } else if (url.starts_with("mariadb://") || url.starts_with("mysql://")) {
+    auto target = parse_mariadb(std::string_view(url).substr(url.find("://") + 3));
+    if (!target) {
+      return tl::unexpected(target.error());
+    }
+    conn = detail::open_mariadb_connection(*target, timeout_ms);
+  }
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  return (*conn)->query(sql, {}, row);
+}
+
 namespace detail {
 
 std::vector<std::string> split_statements(std::string_view sql) {

@@ -49,6 +49,10 @@ public:
   Status record_login(std::int64_t id, std::string_view s, std::int64_t at) override { return inner->record_login(id, s, at); }
   Status for_each(const std::function<bool(const store::Account&)>& v) override { return inner->for_each(v); }
   Result<std::vector<Event>> events(std::string_view u, std::size_t n) override { return inner->events(u, n); }
+  Status import(const std::function<bool(store::ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const store::ImportRecord&, store::ImportOutcome)>& done) override {
+    return inner->import(next, update, actor, done);
+  }
 };
 
 config::Config test_config() {

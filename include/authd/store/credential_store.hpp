@@ -51,6 +51,13 @@ struct Event {
   std::string detail;
 };
 
+// One record of a bulk import (authctl import).
+struct ImportRecord {
+  NewAccount account;
+  std::string scheme; // for the event
+};
+enum class ImportOutcome { imported, updated, skipped };
+
 class CredentialStore {
 public:
   virtual ~CredentialStore() = default;
@@ -84,6 +91,12 @@ public:
   // callback may use the store). The callback returns false to stop. Accounts carry no grants.
   virtual Status for_each(const std::function<bool(const Account&)>& visit) = 0;
 
+  // Bulk import in ONE transaction: `next` fills the next record (false = no more); each record
+  // is inserted, or — when the user exists — replaced (update) or skipped; `done` hears each
+  // outcome. Any store error rolls everything back: nothing is half-imported.
+  virtual Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                        const std::function<void(const ImportRecord&, ImportOutcome)>& done) = 0;
+
   // The newest events first, optionally of one user.
   virtual Result<std::vector<Event>> events(std::string_view username, std::size_t limit) = 0;
 };
@@ -97,6 +110,11 @@ struct StoreOptions {
 // mariadb://USER:PASS@HOST:PORT/DB, mariadb://USER:PASS@localhost/DB?socket=/path.
 // Opening does not connect to MariaDB yet (a down server is a temporary error on first use).
 Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options);
+
+// Runs one SELECT on another (legacy) database given by a store URL — authctl import --sql.
+// Each row arrives as text or NULL. The statement is prepared; nothing is interpolated.
+Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
+                 const std::function<void(const std::vector<std::optional<std::string>>&)>& row);
 
 // An in-memory store with the same semantics, for unit tests of the layers above.
 std::unique_ptr<CredentialStore> make_memory_store();

@@ -150,6 +150,29 @@ public:
     return out;
   }
 
+  Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const ImportRecord&, ImportOutcome)>& done) override {
+    ImportRecord rec;
+    while (next(rec)) {
+      auto name = normalize_username(rec.account.username);
+      if (!name) {
+        return tl::unexpected(name.error());
+      }
+      if (!m_by_name.contains(*name)) {
+        NewAccount n = rec.account;
+        n.services.clear();
+        (void)create(n, Event{0, "", "import", actor, "", rec.scheme, ""});
+        done(rec, ImportOutcome::imported);
+      } else if (update) {
+        (void)set_hash(*name, rec.account.password_hash, Event{0, "", "import", actor, "", rec.scheme, ""});
+        done(rec, ImportOutcome::updated);
+      } else {
+        done(rec, ImportOutcome::skipped);
+      }
+    }
+    return {};
+  }
+
 private:
   void log(Event e, const std::string& username) {
     e.username = username;
