@@ -21,6 +21,10 @@ const config::Config* Context::config() {
     if (!store_url.empty()) {
       loaded->store.url = store_url;
     }
+    if (auto ok = config::resolve_store_password(*loaded); !ok) {
+      report(ok.error());
+      return nullptr;
+    }
     m_config = std::move(*loaded);
   }
   return &*m_config;

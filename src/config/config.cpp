@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <cctype>
 #include <variant>
 
 #include <toml++/toml.h>
@@ -29,6 +30,7 @@ const Key k_keys[] = {
     {"store", "url", +[](Config& c) -> std::string& { return c.store.url; }},
     {"store", "timeout_ms", +[](Config& c) -> int& { return c.store.timeout_ms; }, 100, 600000},
     {"store", "pool_size", +[](Config& c) -> int& { return c.store.pool_size; }, 1, 256},
+    {"store", "password_file", +[](Config& c) -> std::string& { return c.store.password_file; }},
     {"policy", "target", +[](Config& c) -> policy::Target& { return c.policy.target; }},
     {"policy", "bcrypt_cost", +[](Config& c) -> int& { return c.policy.bcrypt_cost; }, 4, 31},
     {"policy", "argon2_ops", +[](Config& c) -> std::uint32_t& { return c.policy.argon2.ops; }, 1, 1000},
@@ -198,6 +200,34 @@ Result<Config> load_config(const std::string& path, bool must_exist) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path);
+}
+
+Status resolve_store_password(Config& config) {
+  const char* env = std::getenv("AUTHD_DB_PASSWORD_FILE");
+  const std::string file = !config.store.password_file.empty() ? config.store.password_file : (env != nullptr ? env : "");
+  if (file.empty()) {
+    return {};
+  }
+  std::ifstream in(file);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    return fail(ErrorKind::invalid_input, file + ": cannot read the database password");
+  }
+  std::string& url = config.store.url;
+  const std::size_t scheme_end = url.find("://");
+  const std::size_t at = url.find('@');
+  if (scheme_end == std::string::npos || at == std::string::npos || url.find(':', scheme_end + 3) < at) {
+    return fail(ErrorKind::invalid_input, "store.password_file needs a URL of the form mariadb://USER@HOST/DB (no password)");
+  }
+  std::string encoded;
+  for (const char ch : password) {
+    const auto c = static_cast<unsigned char>(ch);
+    static const char* hex = "0123456789ABCDEF";
+    const bool plain = std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~';
+    encoded += plain ? std::string(1, static_cast<char>(c)) : std::string{'%', hex[c >> 4], hex[c & 15]};
+  }
+  url.insert(at, ":" + encoded);
+  return {};
 }
 
 // Secrets never leave in a dump: the store URL's password and the bearer token are masked.

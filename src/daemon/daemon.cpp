@@ -190,6 +190,10 @@ int run(int argc, char** argv) {
   if (!opt.listen.empty()) {
     cfg->http.listen = opt.listen;
   }
+  if (auto ok = config::resolve_store_password(*cfg); !ok) {
+    std::cerr << "authd: " << ok.error().message << "\n";
+    return 2;
+  }
   for (const std::string& l : cfg->http.listen) {
     if (auto a = frontend::parse_listen(l); !a) {
       std::cerr << "authd: " << a.error().message << "\n";

@@ -83,6 +83,24 @@ TEST(MariadbDriver, NewerSchemaIsRefused) {
   EXPECT_EQ(m.error().kind, ErrorKind::permanent);
 }
 
+// authctl audit needs nothing but SELECT: an operator can run it with a read-only account.
+TEST(MariadbDriver, AuditWorksWithAReadOnlyAccount) {
+  const std::string url = test::fresh_mariadb_url(false);
+  const std::string db = url.substr(url.rfind('/') + 1);
+  auto s = open_store(url, {});
+  ASSERT_TRUE((*s)->migrate());
+  ASSERT_TRUE((*s)->create({"lena", "5f4dcc3b5aa765d61d8327deb882cf99", true, {}, {}, {}, {}}, ev("create")));
+  ASSERT_EQ(test::mariadb_script({"sql", "CREATE USER IF NOT EXISTS 'auditor'@'127.0.0.1' IDENTIFIED BY 'ropw';"
+                                         "GRANT SELECT ON " + db + ".* TO 'auditor'@'127.0.0.1'"}).exit_code, 0);
+  const std::string ro = "mariadb://auditor:ropw@127.0.0.1:" + test::mdb_port() + "/" + db;
+  auto audit = test::run_process({test::bin("authctl"), "--store", ro, "audit", "--format", "json"}, "", {"AUTHD_CONFIG=/nonexistent"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("\"username\":\"lena\""), std::string::npos) << audit.out;
+  auto write = test::run_process({test::bin("authctl"), "--store", ro, "user", "disable", "lena"}, "", {"AUTHD_CONFIG=/nonexistent"});
+  EXPECT_EQ(write.exit_code, 2) << "a read-only account cannot change anything";
+  EXPECT_EQ(write.err.find("ropw"), std::string::npos);
+}
+
 // Stops the real server mid-run: lookups must fail as temporary (never "not found") and work
 // again shortly after it is back, without reopening the store.
 TEST(MariadbDriver, ServerRestartIsTemporaryAndRecovers) {

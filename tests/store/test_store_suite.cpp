@@ -1,6 +1,7 @@
 // One suite, every driver: the same behaviour on SQLite, on a real MariaDB (TCP and socket) and
 // on the in-memory fake the core tests use.
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -246,6 +247,47 @@ TEST_P(StoreSuite, RecordsLogins) {
   auto a = **m_store->find("judy");
   EXPECT_EQ(a.last_login_at, 1750000000);
   EXPECT_EQ(a.last_login_service, "imap");
+}
+
+TEST_P(StoreSuite, ImportInBatchesSkipsUpdatesAndIsAllOrNothing) {
+  ASSERT_TRUE(m_store->create(user("exists", "{PLAIN}old"), ev("create")));
+  std::vector<std::string> names;
+  for (int i = 0; i < 1203; ++i) { // crosses batch boundaries
+    names.push_back("imp" + std::to_string(i));
+  }
+  names.push_back("exists");
+  names.push_back("IMP7"); // the same user twice in one file
+  std::size_t at = 0;
+  std::map<ImportOutcome, int> seen;
+  auto next = [&](ImportRecord& r) {
+    if (at >= names.size()) {
+      return false;
+    }
+    r.account = user(names[at++], "{PLAIN}new");
+    r.scheme = "plain";
+    return true;
+  };
+  ASSERT_TRUE(m_store->import(next, false, "import", [&](const ImportRecord&, ImportOutcome o) { ++seen[o]; }));
+  EXPECT_EQ(seen[ImportOutcome::imported], 1203);
+  EXPECT_EQ(seen[ImportOutcome::skipped], 2);
+  EXPECT_EQ((**m_store->find("exists")).password_hash, "{PLAIN}old");
+  EXPECT_EQ((**m_store->find("imp1202")).password_hash, "{PLAIN}new");
+  EXPECT_EQ(m_store->events("imp5", 10)->front().kind, "import");
+
+  at = 0;
+  names = {"exists", "fresh"};
+  seen.clear();
+  ASSERT_TRUE(m_store->import(next, true, "import", [&](const ImportRecord&, ImportOutcome o) { ++seen[o]; }));
+  EXPECT_EQ(seen[ImportOutcome::updated], 1);
+  EXPECT_EQ(seen[ImportOutcome::imported], 1);
+  EXPECT_EQ((**m_store->find("exists")).password_hash, "{PLAIN}new");
+
+  if (GetParam() != Kind::memory) { // the fake has no transactions
+    at = 0;
+    names = {"will-vanish", std::string("bad\nname")};
+    EXPECT_FALSE(m_store->import(next, false, "import", [](const ImportRecord&, ImportOutcome) {}));
+    EXPECT_FALSE(*m_store->find("will-vanish")) << "a failure midway rolls the whole import back";
+  }
 }
 
 std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {

@@ -65,6 +65,20 @@ TEST(Config, DumpRoundTripsAndHidesSecrets) {
   EXPECT_EQ(again->policy.bcrypt_cost, 12);
 }
 
+TEST(Config, PasswordFileGoesIntoTheUrlEncoded) {
+  const std::string file = std::string(AUTHD_BIN_DIR) + "/db-password.txt";
+  std::ofstream(file) << "p@ss:w/rd\n";
+  auto c = parse_config("[store]\nurl = \"mariadb://authd@db:3306/authd\"\npassword_file = \"" + file + "\"\n", "t");
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(resolve_store_password(*c));
+  EXPECT_EQ(c->store.url, "mariadb://authd:p%40ss%3Aw%2Frd@db:3306/authd");
+  EXPECT_EQ(dump_config(*c).find("p%40ss"), std::string::npos);
+  auto both = parse_config("[store]\nurl = \"mariadb://authd:x@db/authd\"\npassword_file = \"" + file + "\"\n", "t");
+  EXPECT_FALSE(resolve_store_password(*both)) << "a URL with a password and a password file is ambiguous";
+  auto missing = parse_config("[store]\nurl = \"mariadb://authd@db/authd\"\npassword_file = \"/nonexistent\"\n", "t");
+  EXPECT_FALSE(resolve_store_password(*missing));
+}
+
 TEST(Config, MissingFile) {
   EXPECT_FALSE(load_config("/nonexistent/authd.toml", true));
   EXPECT_TRUE(load_config("/nonexistent/authd.toml", false));

@@ -14,6 +14,7 @@ struct StoreConfig {
   std::string url = "sqlite:///var/lib/authd/authd.db";
   int timeout_ms = 3000;   // connect/read/write timeout of one store operation
   int pool_size = 4;       // database connections kept open by authd
+  std::string password_file; // database password read from this file (or $AUTHD_DB_PASSWORD_FILE)
 };
 
 struct HttpConfig {
@@ -64,6 +65,11 @@ std::string default_config_path();
 // Errors (ErrorKind::invalid_input) name the file, the line and the key.
 Result<Config> load_config(const std::string& path, bool must_exist);
 Result<Config> parse_config(std::string_view toml_text, const std::string& source_name);
+
+// Puts the password from [store] password_file (or $AUTHD_DB_PASSWORD_FILE) into a MariaDB URL
+// that has none ("mariadb://authd@db/authd"), so the secret lives in a file, not in the config.
+// Call after any --store override.
+Status resolve_store_password(Config& config);
 
 // Every key with its current value, as TOML (for --dump-config and the docs); secrets masked.
 std::string dump_config(const Config& config);
