@@ -65,15 +65,17 @@ int main(int argc, char** argv) {
       for (long i = t; std::chrono::steady_clock::now() < deadline; i += conc) {
         const std::string user = prefix + std::to_string(i % users);
         const auto t0 = std::chrono::steady_clock::now();
-        httplib::Result r;
-        if (mode == "post") {
-          r = c->Post("/v1/auth", "{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}", "application/json");
-        } else if (mode == "basic") {
-          c->set_basic_auth(user, password);
-          r = c->Get("/v1/basic");
-        } else {
-          r = c->Get("/healthz");
-        }
+        auto send = [&]() {
+          if (mode == "post") {
+            return c->Post("/v1/auth", "{\"username\":\"" + user + "\",\"password\":\"" + password + "\"}", "application/json");
+          }
+          if (mode == "basic") {
+            c->set_basic_auth(user, password);
+            return c->Get("/v1/basic");
+          }
+          return c->Get("/healthz");
+        };
+        const httplib::Result r = send();
         mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         if (!r) {
           ++errors;

@@ -23,7 +23,7 @@ TOML
 APID=$!
 echo "bench:{BLF-CRYPT}$HASH" >"$DIR/passwd"
 chmod 644 "$DIR/passwd"
-trap 'kill $APID 2>/dev/null; doveadm -c "$DIR/dovecot.conf" stop 2>/dev/null; sleep 0.3; rm -rf "$DIR"' EXIT
+trap 'kill $APID 2>/dev/null || true; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1 || true; sleep 0.3; rm -rf "$DIR"' EXIT
 sleep 0.3
 run() { # run PASSDB_BLOCK -> mean ms per doveadm auth test
   cat >"$DIR/dovecot.conf" <<CONF
