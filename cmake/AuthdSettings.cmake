@@ -7,6 +7,11 @@ if(AUTHD_SANITIZE)
   target_link_options(authd_settings INTERFACE -fsanitize=${AUTHD_SANITIZE})
 endif()
 
+if(AUTHD_FUZZ)
+  target_compile_options(authd_settings INTERFACE -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(authd_settings INTERFACE -fsanitize=address,undefined)
+endif()
+
 add_library(authd_warnings INTERFACE)
 target_compile_options(authd_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor

@@ -16,7 +16,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   mariadb-server mariadb-client dovecot-core dovecot-imapd apache2 libapache2-mod-authnz-external
   apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
-  procps iproute2 docker-compose time hyperfine wrk
+  procps iproute2 docker-compose time hyperfine wrk clang libclang-rt-14-dev
 )
 
 missing=()

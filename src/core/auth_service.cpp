@@ -36,7 +36,7 @@ const char* to_string(AuthStatus status) noexcept {
 
 AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy& policy, const config::Config& config,
                          Metrics& metrics)
-    : m_store(store), m_policy(policy), m_config(config), m_metrics(metrics),
+    : m_store(store), m_policy(policy), m_metrics(metrics),
       m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle) {
   if (config.core.cache) {
     m_cache = std::make_unique<AuthCache>(std::chrono::seconds(config.core.cache_ttl_s), 10000);

@@ -62,7 +62,6 @@ private:
 
   store::CredentialStore& m_store;
   const policy::HashPolicy& m_policy;
-  const config::Config& m_config;
   Metrics& m_metrics;
   VerifyPool m_pool;
   Throttle m_throttle;

@@ -22,6 +22,38 @@
 #include "unix_http.hpp"
 
 namespace authd::checkpassword {
+Result<Request> parse_fd3(SecretView input) {
+  if (input.size() > k_max_request) {
+    return fail(ErrorKind::invalid_input, "request on fd 3 is longer than 512 bytes");
+  }
+  const std::string_view all = input.reveal();
+  const std::size_t end_user = all.find('\0');
+  const std::size_t end_pass = end_user == std::string_view::npos ? end_user : all.find('\0', end_user + 1);
+  if (end_pass == std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "malformed request on fd 3 (need user\\0password\\0)");
+  }
+  if (end_user == 0) {
+    return fail(ErrorKind::invalid_input, "empty user name on fd 3");
+  }
+  return Request{std::string(all.substr(0, end_user)), SecretString(all.substr(end_user + 1, end_pass - end_user - 1))};
+}
+
+Result<Request> parse_pipe(SecretView input) {
+  std::string_view all = input.reveal();
+  const std::size_t nl = all.find('\n');
+  if (nl == std::string_view::npos || nl == 0) {
+    return fail(ErrorKind::invalid_input, "malformed input on stdin (need user\\npassword\\n)");
+  }
+  std::string_view pw = all.substr(nl + 1);
+  if (pw.ends_with('\n')) {
+    pw.remove_suffix(1);
+  }
+  if (pw.find('\n') != std::string_view::npos || all.find('\0') != std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "malformed input on stdin (extra lines or NUL)");
+  }
+  return Request{std::string(all.substr(0, nl)), SecretString(pw)};
+}
+
 namespace {
 
 constexpr int k_ok = 0;
@@ -29,7 +61,6 @@ constexpr int k_rejected = 1;
 constexpr int k_misuse = 2;
 constexpr int k_unknown_user = 3;
 constexpr int k_tempfail = 111;
-constexpr std::size_t k_max_request = 512; // CHECKPASSWORD_MAX_REQUEST_LEN
 
 struct Options {
   bool pipe = false;
@@ -106,7 +137,7 @@ bool parse_args(int argc, char** argv, Options& o, std::string& error) {
 }
 
 // Reads fd 3 to EOF: "user\0password\0timestamp\0...". Misuse on anything else.
-Result<std::pair<std::string, SecretString>> read_fd3() {
+Result<Request> read_fd3() {
   SecretString raw;
   char buf[k_max_request + 1];
   for (;;) {
@@ -128,21 +159,11 @@ Result<std::pair<std::string, SecretString>> read_fd3() {
     }
   }
   wipe(buf, sizeof buf);
-  const std::string_view all = raw.view().reveal();
-  const std::size_t end_user = all.find('\0');
-  const std::size_t end_pass = end_user == std::string_view::npos ? end_user : all.find('\0', end_user + 1);
-  if (end_pass == std::string_view::npos) {
-    return fail(ErrorKind::invalid_input, "malformed request on fd 3 (need user\\0password\\0)");
-  }
-  if (end_user == 0) {
-    return fail(ErrorKind::invalid_input, "empty user name on fd 3");
-  }
-  return std::make_pair(std::string(all.substr(0, end_user)),
-                        SecretString(all.substr(end_user + 1, end_pass - end_user - 1)));
+  return parse_fd3(raw.view());
 }
 
 // Reads stdin: "user\npassword\n" (the last newline optional).
-Result<std::pair<std::string, SecretString>> read_pipe() {
+Result<Request> read_pipe() {
   SecretString raw;
   char buf[256];
   for (;;) {
@@ -160,19 +181,7 @@ Result<std::pair<std::string, SecretString>> read_pipe() {
     }
   }
   wipe(buf, sizeof buf);
-  std::string_view all = raw.view().reveal();
-  const std::size_t nl = all.find('\n');
-  if (nl == std::string_view::npos || nl == 0) {
-    return fail(ErrorKind::invalid_input, "malformed input on stdin (need user\\npassword\\n)");
-  }
-  std::string_view pw = all.substr(nl + 1);
-  if (pw.ends_with('\n')) {
-    pw.remove_suffix(1);
-  }
-  if (pw.find('\n') != std::string_view::npos || all.find('\0') != std::string_view::npos) {
-    return fail(ErrorKind::invalid_input, "malformed input on stdin (extra lines or NUL)");
-  }
-  return std::make_pair(std::string(all.substr(0, nl)), SecretString(pw));
+  return parse_pipe(raw.view());
 }
 
 // The request body; the password travels base64-encoded so any byte sequence (latin-1 from an
@@ -196,7 +205,7 @@ int run_pipe(const Options& o) {
     return misuse(req.error().message);
   }
   const std::string service = o.service.empty() ? (clean_service(env("CONTEXT")).empty() ? "http" : clean_service(env("CONTEXT"))) : o.service;
-  std::string body = auth_body(req->first, req->second, service, clean_ip(env("IP")));
+  std::string body = auth_body(req->user, req->password, service, clean_ip(env("IP")));
   auto reply = post_json(o.socket, "/v1/auth", body, o.timeout_ms);
   wipe(body.data(), body.size());
   if (!reply) {
@@ -250,9 +259,9 @@ int run_checkpassword(const Options& o) {
   const bool lookup = env("AUTHORIZED") == "1";
   const std::string service = o.service.empty() ? clean_service(env("SERVICE")) : o.service;
   const std::string ip = clean_ip(env("TCPREMOTEIP").empty() ? env("REMOTE_IP") : env("TCPREMOTEIP"));
-  std::string body = lookup ? "{\"username\":" + json_string(req->first) + (service.empty() ? "" : ",\"service\":\"" + service + "\"") + "}"
-                            : auth_body(req->first, req->second, service, ip);
-  req->second.clear();
+  std::string body = lookup ? "{\"username\":" + json_string(req->user) + (service.empty() ? "" : ",\"service\":\"" + service + "\"") + "}"
+                            : auth_body(req->user, req->password, service, ip);
+  req->password.clear();
   auto reply = post_json(o.socket, lookup ? "/v1/lookup" : "/v1/auth", body, o.timeout_ms);
   wipe(body.data(), body.size());
   if (!reply) {

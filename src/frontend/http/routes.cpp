@@ -147,27 +147,16 @@ void post_auth(const httplib::Request& req, httplib::Response& res, const RouteC
     set_json(res, 401, {{"ok", false}, {"error", "bearer token required"}});
     return count(ctx, "auth", 401);
   }
-  json body = json::parse(req.body, nullptr, false);
+  auto fields = parse_auth_json(req.body);
   wipe_string(req.body);
-  std::string user, service, ip;
-  SecretString password;
-  const bool has_password = take_password(body, password);
-  const bool fields = body.is_object() && body.contains("username") && body["username"].is_string() && has_password &&
-                      string_field(body, "username", user) && string_field(body, "service", service) &&
-                      string_field(body, "remote_ip", ip);
-  if (!fields || user.empty()) {
-    set_json(res, 400, {{"ok", false}, {"error", body.is_discarded() ? "invalid JSON (or not UTF-8)"
-                                                                    : "need string fields username and password (or password_base64)"}});
+  if (!fields) {
+    set_json(res, 400, {{"ok", false}, {"error", fields.error().message}});
     return count(ctx, "auth", 400);
   }
-  if (!service.empty() && !store::check_service(service)) {
-    set_json(res, 400, {{"ok", false}, {"error", "invalid service name"}});
-    return count(ctx, "auth", 400);
-  }
-  if (!scheme::check_password(password)) {
-    set_json(res, 400, {{"ok", false}, {"error", "password too long or contains NUL"}});
-    return count(ctx, "auth", 400);
-  }
+  const std::string& user = fields->user;
+  const std::string& service = fields->service;
+  const std::string& ip = fields->ip;
+  const SecretString& password = fields->password;
   const auto r = ctx.service.authenticate({user, password, service, ip.empty() ? client_ip(req, ctx) : ip});
   const int status = status_of(r.status);
   json out = {{"ok", r.status == core::AuthStatus::ok}};
@@ -229,6 +218,26 @@ void basic(const httplib::Request& req, httplib::Response& res, const RouteConte
 }
 
 } // namespace
+
+Result<AuthFields> parse_auth_json(const std::string& text) {
+  json body = json::parse(text, nullptr, false);
+  AuthFields f;
+  const bool has_password = take_password(body, f.password);
+  const bool fields = body.is_object() && body.contains("username") && body["username"].is_string() && has_password &&
+                      string_field(body, "username", f.user) && string_field(body, "service", f.service) &&
+                      string_field(body, "remote_ip", f.ip);
+  if (!fields || f.user.empty()) {
+    return fail(ErrorKind::invalid_input, body.is_discarded() ? "invalid JSON (or not UTF-8)"
+                                                              : "need string fields username and password (or password_base64)");
+  }
+  if (!f.service.empty() && !store::check_service(f.service)) {
+    return fail(ErrorKind::invalid_input, "invalid service name");
+  }
+  if (!scheme::check_password(f.password)) {
+    return fail(ErrorKind::invalid_input, "password too long or contains NUL");
+  }
+  return f;
+}
 
 bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why) {
   if (header.empty()) {

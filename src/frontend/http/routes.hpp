@@ -16,6 +16,15 @@ struct RouteContext {
 
 void install_routes(httplib::Server& server, const RouteContext& ctx);
 
+struct AuthFields {
+  std::string user;
+  std::string service;
+  std::string ip;
+  SecretString password;
+};
+// The body of POST /v1/auth; ErrorKind::invalid_input with the message for a 400.
+Result<AuthFields> parse_auth_json(const std::string& body);
+
 // Parses "Basic base64(user:password)"; false when missing or malformed (why says which).
 bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why);
 
