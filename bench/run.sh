@@ -88,6 +88,19 @@ add_users 16 "$H10" user
 "$B/authd_load" tcp:127.0.0.1:18500 post 16 bench-pw 16 2 user >/dev/null 2>&1 || true   # warm: one verify per user
 CACHE=$("$B/authd_load" tcp:127.0.0.1:18500 post 16 bench-pw 16 10 user 2>/dev/null || true)
 
+echo "8 timing of wrong-password answers" >&2
+kill "$AUTHD_PID"; wait "$AUTHD_PID" 2>/dev/null || true; AUTHD_PID=
+start_authd 10 false
+CTL=("$B/authctl" --config "$DIR/authd.toml")
+"${CTL[@]}" user add t-legacy --hash "$(printf 'bench-pw' | md5sum | cut -d' ' -f1)" >/dev/null
+"${CTL[@]}" user add t-bcrypt --hash "$H10" >/dev/null
+"${CTL[@]}" user add t-disabled --hash "$H10" --disabled >/dev/null
+wrong_ms() { for _ in $(seq 1 31); do curl -s -o /dev/null -w '%{time_total}\n' -d "{\"username\":\"$1\",\"password\":\"wrong-pw\"}" http://127.0.0.1:18500/v1/auth; done | median | awk '{printf "%.2f", $1*1000}'; }
+T_UNKNOWN=$(wrong_ms t-nobody); T_LEGACY=$(wrong_ms t-legacy); T_BCRYPT=$(wrong_ms t-bcrypt); T_DISABLED=$(wrong_ms t-disabled)
+T_SPREAD=$(printf '%s\n' "$T_UNKNOWN" "$T_LEGACY" "$T_BCRYPT" "$T_DISABLED" | sort -n | awk 'NR==1{min=$1} {max=$1} END{printf "%.1f", (max-min)/min*100}')
+kill "$AUTHD_PID"; wait "$AUTHD_PID" 2>/dev/null || true; AUTHD_PID=
+start_authd 10 false
+
 echo "7/7 footprint with 64 connections" >&2
 "$B/authd_load" tcp:127.0.0.1:18500 health 1 x 64 5 >/dev/null 2>&1 || true
 CONN_HWM=$(hwm_kb)
@@ -179,6 +192,16 @@ $DOVE
 Goals: audit ≤ 10 s and ≤ 200 MB, import ≤ 60 s.
 
 $SCALE
+
+## 8. Timing: wrong-password answers (goal: medians within 10 % of each other)
+
+Sequential \`POST /v1/auth\` with a wrong password, median of 31 each, target bcrypt cost 10,
+throttling off. Unknown and disabled users get a dummy verify at target cost; the legacy (MD5)
+mismatch is padded with one.
+
+| unknown user | disabled user | legacy MD5 user | bcrypt user | spread (max−min)/min |
+|---|---|---|---|---|
+| $T_UNKNOWN ms | $T_DISABLED ms | $T_LEGACY ms | $T_BCRYPT ms | $T_SPREAD % |
 
 ## 7. Footprint (goals: ≤ 16 MB idle, ≤ 64 MB with 64 open connections)
 

@@ -95,6 +95,7 @@ check "unknown user -> 401" 401 "$(code -u nobody:x "$U/protected/")"
 check "Radicale behind Apache: PROPFIND -> 207" 207 "$(code -X PROPFIND -H 'Depth: 0' -u carol:carols-pw "$U/radicale/carol/")"
 check "Radicale behind Apache: wrong password -> 401" 401 "$(code -X PROPFIND -H 'Depth: 0' -u carol:nope "$U/radicale/carol/")"
 contains "Apache logs the helper's exit" "AuthExtern authd" "$(cat "$DIR/error.log")"
+check "no password or hash in Apache's, Radicale's or authd's logs" 0 "$(cat "$DIR/error.log" "$DIR/radicale.log" "$DIR/authd.log" | grep -c -e carols-pw -e daves-pw -e "$(md5hex carols-pw)" -e '\$2y\$')"
 stop_authd
 check "authd stopped -> 401 (pipe has no tempfail signal)" 401 "$(code -u carol:carols-pw "$U/protected/")"
 contains "… but Apache's log says 111, not a wrong password" "Failed (111)" "$(cat "$DIR/error.log")"

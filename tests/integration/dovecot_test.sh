@@ -70,6 +70,8 @@ contains "uid from authd" "uid=5000" "$out"
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/null 2>&1; check "real IMAP LOGIN" 0 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:wrong >/dev/null 2>&1; check "real IMAP LOGIN, wrong password" 67 $?
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e '\$2y\$' "$DIR/authd.log")"
+check "no password or hash in Dovecot's log (helper's stderr)" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e '\$2y\$' "$DIR/dovecot.log")"
+check "no password or hash in /metrics" 0 "$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep -c -e 'secret-1' -e "$(md5hex password)" -e '\$2y\$')"
 
 stop_authd
 out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "authd stopped: auth fails" 77 $?
