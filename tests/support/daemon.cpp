@@ -80,6 +80,16 @@ int Daemon::stop() {
   return 128 + SIGKILL;
 }
 
+void Daemon::kill_hard() {
+  if (m_pid > 0) {
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    ::waitpid(m_pid, &status, 0);
+    m_exit = 128 + SIGKILL;
+    m_pid = -1;
+  }
+}
+
 std::string Daemon::log() const {
   std::ifstream in(m_dir + "/authd.log");
   std::stringstream s;

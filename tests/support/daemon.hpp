@@ -17,6 +17,8 @@ public:
   // SIGTERM and wait; returns the exit code (128+signal when killed).
   int stop();
   std::string log() const;
+  // SIGKILL, no cleanup: a crash.
+  void kill_hard();
   int port() const { return m_port; }
 
 private:
