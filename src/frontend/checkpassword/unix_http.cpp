@@ -97,9 +97,15 @@ Result<HttpReply> post_json(const std::string& socket_path, const std::string& p
   if (sock.fd < 0) {
     return fail(ErrorKind::temporary, std::string("socket: ") + std::strerror(errno));
   }
-  if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS &&
-      errno != EAGAIN) {
-    return fail(ErrorKind::temporary, "cannot connect to " + socket_path + ": " + std::strerror(errno));
+  // EAGAIN: authd's accept backlog is full (a burst of logins); retry until the deadline.
+  while (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == EINPROGRESS) {
+      break;
+    }
+    if ((errno != EAGAIN && errno != EINTR) || remaining_ms(deadline) == 0) {
+      return fail(ErrorKind::temporary, "cannot connect to " + socket_path + ": " + std::strerror(errno));
+    }
+    ::usleep(2000);
   }
   std::string request = "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;

@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include <grp.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +83,36 @@ Status set_socket_access(const std::string& path, const config::HttpConfig& http
   return {};
 }
 
+// cpp-httplib 0.11 listens with a compiled-in backlog of 5: a burst of logins (16 Dovecot
+// helpers at once) would overflow it — TCP clients then wait for a SYN retransmit (1 s) and
+// non-blocking UNIX-socket clients get EAGAIN. listen() may be called again on a listening
+// socket to change the backlog; the server's socket is found by its bound address.
+void raise_backlog(const ListenAddress& address) {
+  for (int fd = 3; fd < 4096; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
+      continue;
+    }
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) {
+      continue;
+    }
+    bool same = false;
+    if (ss.ss_family == AF_UNIX) {
+      same = address.unix_socket && address.host == reinterpret_cast<sockaddr_un*>(&ss)->sun_path;
+    } else if (!address.unix_socket) {
+      const auto port = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                                                : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+      same = port == address.port;
+    }
+    if (same) {
+      ::listen(fd, 1024);
+    }
+  }
+}
+
 } // namespace
 
 Status HttpFrontend::bind_one(const ListenAddress& address) {
@@ -115,6 +147,7 @@ Status HttpFrontend::bind_one(const ListenAddress& address) {
                                                                                       : address.host + ":" + std::to_string(address.port)) +
                                               ": " + std::strerror(errno));
   }
+  raise_backlog(address);
   spdlog::info("listening on {}", address.unix_socket ? "unix:" + address.host : address.host + ":" + std::to_string(address.port));
   m_servers.push_back(std::move(svr));
   return {};
