@@ -3,6 +3,7 @@
 // every account with a valid hash.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "../store/store_fixture.hpp"
 #include "authd/policy/hash_policy.hpp"
+#include "authd/scheme/create.hpp"
 #include "support/daemon.hpp"
 
 namespace authd {
@@ -126,6 +128,73 @@ TEST(Faults, SigkillDuringUpgradesLeavesEveryHashValid) {
   test::Daemon again(dir, daemon_config(url, port, 2000), port);
   EXPECT_EQ(post(port, "k" + std::to_string(k_users - 1), "password"), 200) << "authd starts again on that database";
   EXPECT_EQ(again.stop(), 0);
+}
+
+long rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+// A bounded soak: good, wrong, unknown and legacy logins from several "IPs" with throttling on,
+// for 12 s. Only 200/401/429 may come back, authd never dies, and its memory stays flat.
+TEST(Faults, SustainedMixedLoadStaysCorrectAndFlat) {
+  const std::string dir = std::string(AUTHD_BIN_DIR) + "/faults-soak-" + test::unique_name("");
+  std::filesystem::create_directories(dir);
+  const std::string url = "sqlite://" + dir + "/authd.db";
+  auto s = store::open_store(url, {});
+  ASSERT_TRUE((*s)->migrate());
+  const std::string bcrypt = *scheme::bcrypt_hash(SecretString("password"), 5);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE((*s)->create({"good" + std::to_string(i), bcrypt, true, {}, {}, {}, {}}, {0, "", "create", "t", "", "", ""}));
+    ASSERT_TRUE((*s)->create({"old" + std::to_string(i), k_md5, true, {}, {}, {}, {}}, {0, "", "create", "t", "", "", ""}));
+  }
+  const int port = test::test_port(22);
+  test::Daemon d(dir, "[store]\nurl = \"" + url + "\"\n[policy]\nbcrypt_cost = 5\n[http]\nlisten = [\"127.0.0.1:" +
+                          std::to_string(port) + "\"]\n[throttle]\ninitial_ms = 200\nmax_ms = 1000\n", port);
+  ASSERT_TRUE(d.running());
+  std::atomic<bool> stop{false};
+  std::atomic<long> ok{0}, rejected{0}, throttled{0}, unexpected{0};
+  long rss_start = 0;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(30, 0);
+      for (long i = 0; !stop; ++i) {
+        const int kind = static_cast<int>((i + t) % 4);
+        const std::string user = kind == 0 ? "good" + std::to_string(i % 20) : kind == 1 ? "old" + std::to_string(i % 20)
+                               : kind == 2 ? "good" + std::to_string(i % 20) : "nobody" + std::to_string(i);
+        const std::string pw = kind < 2 ? "password" : "wrong";
+        const std::string ip = kind < 2 ? "192.0.2." + std::to_string(t) : "198.51.100." + std::to_string(t);
+        auto r = c.Post("/v1/auth", "{\"username\":\"" + user + "\",\"password\":\"" + pw + "\",\"remote_ip\":\"" + ip + "\"}",
+                        "application/json");
+        const int st = r ? r->status : -1;
+        ++(st == 200 ? ok : st == 401 ? rejected : st == 429 ? throttled : unexpected);
+        if (st == 200 && kind > 1) {
+          ++unexpected; // a wrong password or an unknown user let in
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  rss_start = rss_kb(d.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  const long rss_end = rss_kb(d.pid());
+  stop = true;
+  for (auto& t : clients) {
+    t.join();
+  }
+  EXPECT_TRUE(d.running()) << "authd survived";
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_GT(ok.load(), 50);
+  EXPECT_GT(rejected.load() + throttled.load(), 50);
+  EXPECT_LT(rss_end - rss_start, 8 * 1024) << "memory flat: " << rss_start << " kB -> " << rss_end << " kB";
+  EXPECT_EQ(d.stop(), 0);
 }
 
 } // namespace

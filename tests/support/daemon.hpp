@@ -20,6 +20,7 @@ public:
   // SIGKILL, no cleanup: a crash.
   void kill_hard();
   int port() const { return m_port; }
+  pid_t pid() const { return m_pid; }
 
 private:
   std::string m_dir;
