@@ -88,6 +88,32 @@ std::string clean_service(std::string s) {
   return s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos && s.size() <= 64 ? s : "";
 }
 
+// Well-formed UTF-8 (no overlongs, no surrogates). A user name that is not cannot exist in authd,
+// and could not travel in JSON: it is answered "no such user" without a request.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) {
+      return false;
+    }
+    unsigned cp = n == 1 ? c : c & (0x7fU >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3fU);
+    }
+    const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 std::string clean_ip(const std::string& ip) {
   return ip.size() <= 64 && ip.find_first_not_of("0123456789abcdefABCDEF.:") == std::string::npos ? ip : "";
 }
@@ -204,6 +230,9 @@ int run_pipe(const Options& o) {
   if (!req) {
     return misuse(req.error().message);
   }
+  if (!valid_utf8(req->user)) {
+    return k_rejected;
+  }
   const std::string service = o.service.empty() ? (clean_service(env("CONTEXT")).empty() ? "http" : clean_service(env("CONTEXT"))) : o.service;
   std::string body = auth_body(req->user, req->password, service, clean_ip(env("IP")));
   auto reply = post_json(o.socket, "/v1/auth", body, o.timeout_ms);
@@ -257,6 +286,9 @@ int run_checkpassword(const Options& o) {
   // the password in a scheme it can use; authd never returns hashes, so the answer carries only
   // the user (non-plaintext mechanisms such as CRAM-MD5 cannot work: use plain/login).
   const bool lookup = env("AUTHORIZED") == "1";
+  if (!valid_utf8(req->user)) {
+    return lookup ? k_unknown_user : k_rejected;
+  }
   const std::string service = o.service.empty() ? clean_service(env("SERVICE")) : o.service;
   const std::string ip = clean_ip(env("TCPREMOTEIP").empty() ? env("REMOTE_IP") : env("TCPREMOTEIP"));
   std::string body = lookup ? "{\"username\":" + json_string(req->user) + (service.empty() ? "" : ",\"service\":\"" + service + "\"") + "}"
