@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SQLite on a full filesystem (a small tmpfs): logins keep being answered
+# SQLite on a full and on a read-only filesystem (a small tmpfs): logins keep being answered
 # correctly (a failed upgrade write never fails a login), writes fail with a clear message, and
 # nothing is corrupted. usage: sqlite_faults.sh BIN_DIR SRC_DIR [HTTP_PORT]
 BIN=$1 SRC=$2 HTTP_PORT=${3:-18436}
@@ -26,6 +26,17 @@ rm -f "$DIR/fs/filler"
 check "space back: the next login upgrades" 200 "$(post full1 password)"
 check "… and the hash is bcrypt" "bcrypt current" "$(ctl user list | awk '$1=="full1"{print $3, $4}')"
 
+stop_authd
+if mount -o remount,ro "$DIR/fs" 2>/dev/null; then
+  start_authd "sqlite://$DIR/fs/authd.db" "$HTTP_PORT" || exit 1
+  check "read-only filesystem: right password is a temporary failure" 503 "$(post ro1 password)"
+  check "read-only filesystem: wrong password too, never 401" 503 "$(post ro1 wrong)"
+  check "read-only filesystem: /readyz" 503 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/readyz")"
+  contains "a clear log line" "sqlite" "$(cat "$DIR/authd.log" | tail -5)"
+  stop_authd
+  mount -o remount,rw "$DIR/fs"
+fi
+start_authd "sqlite://$DIR/fs/authd.db" "$HTTP_PORT" || exit 1
 check "integrity_check after the faults" ok "$(sqlite3 "$DIR/fs/authd.db" 'PRAGMA integrity_check')"
 check "other accounts unharmed" 200 "$(post ro1 password)"
 finish "SQLITE FAULTS"
