@@ -193,6 +193,12 @@ Goals: audit ≤ 10 s and ≤ 200 MB, import ≤ 60 s.
 
 $SCALE
 
+## 7. Footprint (goals: ≤ 16 MB idle, ≤ 64 MB with 64 open connections)
+
+| authd RSS idle (after start, 16 accounts) | peak RSS with 64 keep-alive connections (5 s of /healthz) |
+|---|---|
+| $((IDLE_RSS / 1024)) MB | $((CONN_HWM / 1024)) MB |
+
 ## 8. Timing: wrong-password answers (goal: medians within 10 % of each other)
 
 Sequential \`POST /v1/auth\` with a wrong password, median of 31 each, target bcrypt cost 10,
@@ -202,12 +208,6 @@ mismatch is padded with one.
 | unknown user | disabled user | legacy MD5 user | bcrypt user | spread (max−min)/min |
 |---|---|---|---|---|
 | $T_UNKNOWN ms | $T_DISABLED ms | $T_LEGACY ms | $T_BCRYPT ms | $T_SPREAD % |
-
-## 7. Footprint (goals: ≤ 16 MB idle, ≤ 64 MB with 64 open connections)
-
-| authd RSS idle (after start, 16 accounts) | peak RSS with 64 keep-alive connections (5 s of /healthz) |
-|---|---|
-| $((IDLE_RSS / 1024)) MB | $((CONN_HWM / 1024)) MB |
 MD
 } >"$OUT"
 echo "written: $OUT" >&2
