@@ -193,7 +193,13 @@ TEST(Faults, SustainedMixedLoadStaysCorrectAndFlat) {
   EXPECT_EQ(unexpected.load(), 0);
   EXPECT_GT(ok.load(), 50);
   EXPECT_GT(rejected.load() + throttled.load(), 50);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // sanitizer builds hold freed memory in quarantine (up to 256 MB): RSS says nothing there
+  (void)rss_start;
+  (void)rss_end;
+#else
   EXPECT_LT(rss_end - rss_start, 8 * 1024) << "memory flat: " << rss_start << " kB -> " << rss_end << " kB";
+#endif
   EXPECT_EQ(d.stop(), 0);
 }
 
