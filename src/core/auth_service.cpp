@@ -38,6 +38,9 @@ AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy
                          Metrics& metrics)
     : m_store(store), m_policy(policy), m_metrics(metrics),
       m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle) {
+  // spdlog creates its registry on first use; make that happen here, before request threads log
+  // concurrently (libspdlog is not instrumented for TSan, which would see that first use as a race).
+  (void)spdlog::default_logger_raw();
   if (config.core.cache) {
     m_cache = std::make_unique<AuthCache>(std::chrono::seconds(config.core.cache_ttl_s), 10000);
   }
