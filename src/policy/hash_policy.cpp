@@ -85,13 +85,6 @@ Result<std::string> HashPolicy::hash(SecretView password) const {
   return scheme::bcrypt_hash(password, m_config.bcrypt_cost);
 }
 
-// True when verifying this value is much cheaper than a target verify (everything but bcrypt
-// and argon2 at policy strength): a mismatch then gets padded with a dummy verify.
-bool HashPolicy::costs_less_than_target(const scheme::Parsed& parsed) const {
-  const HashStatus status = status_of(parsed);
-  return status == HashStatus::legacy || status == HashStatus::weak;
-}
-
 Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::string_view stored,
                                                     bool pad_timing) const {
   if (auto ok = scheme::check_password(password); !ok) {
@@ -110,8 +103,11 @@ Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::st
   }
   outcome.matched = *matched;
   if (!outcome.matched) {
-    if (pad_timing && costs_less_than_target(*parsed)) {
-      dummy_verify(password); // a cheap mismatch must not reveal that the account is legacy
+    // Legacy and weak values verify much faster than the target: pad a mismatch with a target
+    // verify, so response time does not reveal that the account is legacy.
+    const bool cheap = outcome.status == HashStatus::legacy || outcome.status == HashStatus::weak;
+    if (pad_timing && cheap) {
+      dummy_verify(password);
     }
     return outcome;
   }

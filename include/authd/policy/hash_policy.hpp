@@ -72,7 +72,6 @@ public:
 private:
   HashStatus status_of(const scheme::Parsed& parsed) const;
   static std::string scheme_name(const scheme::Parsed& parsed);
-  bool costs_less_than_target(const scheme::Parsed& parsed) const;
   const std::string& dummy_hash() const;
 
   PolicyConfig m_config;
