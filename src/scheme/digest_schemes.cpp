@@ -118,13 +118,13 @@ public:
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    return compare_computed(compute(password), upper(value.body.substr(1)));
+    return compare_computed(compute(password), ascii_upper(value.body.substr(1)));
   }
   Result<WrapParts> wrap_parts(const Parsed& value) const override {
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    return WrapParts{"", upper(value.body.substr(1))};
+    return WrapParts{"", ascii_upper(value.body.substr(1))};
   }
   Result<SecretString> wrap_derive(SecretView password, std::string_view setting) const override {
     if (!setting.empty()) {
@@ -137,13 +137,6 @@ public:
   }
 
 private:
-  static std::string upper(std::string_view hex) {
-    std::string out(hex);
-    for (char& c : out) {
-      c = (c >= 'a' && c <= 'f') ? static_cast<char>(c - 32) : c;
-    }
-    return out;
-  }
   static std::string compute(SecretView password) {
     Bytes inner = digest(EVP_sha1(), {password.reveal()});
     const Bytes outer = digest(EVP_sha1(), {std::string_view(reinterpret_cast<const char*>(inner.data()), inner.size())});
@@ -166,28 +159,19 @@ public:
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    return compare_computed(mysql323(password), lower(value.body));
+    return compare_computed(mysql323(password), ascii_lower(value.body));
   }
   Result<WrapParts> wrap_parts(const Parsed& value) const override {
     if (auto ok = validate(value); !ok) {
       return tl::unexpected(ok.error());
     }
-    return WrapParts{"", lower(value.body)};
+    return WrapParts{"", ascii_lower(value.body)};
   }
   Result<SecretString> wrap_derive(SecretView password, std::string_view) const override {
     std::string out = mysql323(password);
     SecretString canonical(out);
     wipe(out.data(), out.size());
     return canonical;
-  }
-
-private:
-  static std::string lower(std::string_view hex) {
-    std::string out(hex);
-    for (char& c : out) {
-      c = (c >= 'A' && c <= 'F') ? static_cast<char>(c + 32) : c;
-    }
-    return out;
   }
 };
 

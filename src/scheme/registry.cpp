@@ -69,14 +69,6 @@ const Scheme* crypt_scheme_of(std::string_view body) {
   return nullptr;
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-  }
-  return out;
-}
-
 Result<Parsed> finish(const Scheme* scheme, std::string_view stored, std::string_view body,
                       Encoding encoding) {
   if (scheme == nullptr) {
@@ -109,7 +101,7 @@ Result<Parsed> route_prefixed(std::string_view stored) {
   if (close == std::string_view::npos) {
     return fail(ErrorKind::invalid_hash, "unterminated {scheme} prefix");
   }
-  std::string name = upper(stored.substr(1, close - 1));
+  std::string name = ascii_upper(stored.substr(1, close - 1));
   const std::string_view body = stored.substr(close + 1);
   Encoding encoding = Encoding::none;
   if (const auto dot = name.rfind('.'); dot != std::string::npos) {

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "authd/store/credential_store.hpp"
+#include "authd/util/encoding.hpp"
 #include "sql.hpp"
 
 namespace authd::store {
@@ -100,16 +101,13 @@ Result<std::string> normalize_username(std::string_view username) {
   if (username.empty() || username.size() > 255) {
     return fail(ErrorKind::invalid_input, "username must be 1 to 255 bytes");
   }
-  std::string out;
-  out.reserve(username.size());
   for (char c : username) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       return fail(ErrorKind::invalid_input, "username contains a control character");
     }
-    out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
   }
-  return out;
+  return ascii_lower(username);
 }
 
 Status check_service(std::string_view service) {

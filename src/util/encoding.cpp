@@ -31,6 +31,22 @@ bool is_hex(std::string_view text) noexcept {
   return true;
 }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+  }
+  return out;
+}
+
+std::string ascii_upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - ('a' - 'A')) : c;
+  }
+  return out;
+}
+
 std::optional<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0 || !is_hex(text)) {
     return std::nullopt;

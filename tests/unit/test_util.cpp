@@ -69,6 +69,12 @@ TEST(Encoding, Base64RoundTripAndStrictness) {
   EXPECT_FALSE(base64_decode("cGFzcw==AAAA"));
 }
 
+TEST(Encoding, AsciiCaseMappingLeavesOtherBytesAlone) {
+  EXPECT_EQ(ascii_lower("AbC-Z09\xc3\x84"), "abc-z09\xc3\x84");
+  EXPECT_EQ(ascii_upper("blf-crypt.b64\xc3\xa4"), "BLF-CRYPT.B64\xc3\xa4");
+  EXPECT_EQ(ascii_lower(""), "");
+}
+
 TEST(Encoding, ConstantTimeEqual) {
   EXPECT_TRUE(constant_time_equal("abc", "abc"));
   EXPECT_FALSE(constant_time_equal("abc", "abd"));

@@ -23,6 +23,11 @@ std::optional<Bytes> base64_decode(std::string_view text);
 
 bool is_hex(std::string_view text) noexcept;
 
+// ASCII-only case mapping (bytes outside A-Z / a-z are kept): scheme names, hex digests,
+// user and service names.
+std::string ascii_lower(std::string_view text);
+std::string ascii_upper(std::string_view text);
+
 // Constant time for equal lengths (length itself is not secret here: hash lengths are public).
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 bool constant_time_equal(const Bytes& a, const Bytes& b) noexcept;

@@ -81,10 +81,8 @@ std::string env(const char* name) {
 }
 
 // Service names reach authd as [a-z0-9_.-]; anything else from the environment is dropped.
-std::string clean_service(std::string s) {
-  for (char& c : s) {
-    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  }
+std::string clean_service(const std::string& raw) {
+  const std::string s = ascii_lower(raw);
   return s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos && s.size() <= 64 ? s : "";
 }
 
