@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "authd/cli/cli.hpp"
+#include "authd/util/read_secret.hpp"
 
 namespace authd::cli {
 
@@ -39,30 +40,15 @@ int report(const std::string& message) {
 
 namespace {
 
-// Reads fd 0 to EOF into a SecretString, with a hard cap so a runaway pipe cannot fill memory.
-Result<SecretString> read_all_stdin(std::size_t cap) {
-  SecretString out;
-  char buf[512];
-  for (;;) {
-    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      wipe(buf, sizeof buf);
-      return fail(ErrorKind::invalid_input, "cannot read the password from stdin");
-    }
-    if (n == 0) {
-      break;
-    }
-    out.append(std::string_view(buf, static_cast<std::size_t>(n)));
-    if (out.size() > cap) {
-      wipe(buf, sizeof buf);
-      return fail(ErrorKind::invalid_input, "password longer than 1024 bytes");
-    }
+// Stdin to EOF, capped so a runaway pipe cannot fill memory (1024 bytes + a final newline).
+Result<SecretString> read_stdin_password() {
+  auto raw = read_secret(STDIN_FILENO, 1025);
+  if (!raw) {
+    return fail(ErrorKind::invalid_input, raw.error().kind == ErrorKind::invalid_input
+                                              ? "password longer than 1024 bytes"
+                                              : "cannot read the password from stdin");
   }
-  wipe(buf, sizeof buf);
-  return out;
+  return raw;
 }
 
 } // namespace
@@ -78,7 +64,7 @@ Result<SecretString> read_password(const char* prompt) {
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
   SecretString line;
-  Result<SecretString> result = tty ? Result<SecretString>(std::move(line)) : read_all_stdin(1025);
+  Result<SecretString> result = tty ? Result<SecretString>(std::move(line)) : read_stdin_password();
   if (tty) {
     char c = 0;
     while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n') {

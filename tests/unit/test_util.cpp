@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "authd/util/encoding.hpp"
+#include "authd/util/read_secret.hpp"
 #include "authd/util/secret.hpp"
 
 namespace authd {
@@ -73,6 +76,29 @@ TEST(Encoding, AsciiCaseMappingLeavesOtherBytesAlone) {
   EXPECT_EQ(ascii_lower("AbC-Z09\xc3\x84"), "abc-z09\xc3\x84");
   EXPECT_EQ(ascii_upper("blf-crypt.b64\xc3\xa4"), "BLF-CRYPT.B64\xc3\xa4");
   EXPECT_EQ(ascii_lower(""), "");
+}
+
+Result<SecretString> read_through_pipe(const std::string& data, std::size_t cap) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  EXPECT_EQ(::write(fds[1], data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ::close(fds[1]);
+  auto r = read_secret(fds[0], cap);
+  ::close(fds[0]);
+  return r;
+}
+
+TEST(ReadSecret, ReadsToEofUpToTheCap) {
+  auto ok = read_through_pipe(std::string("pw\0with\nbytes", 14), 14);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->view().reveal(), std::string_view("pw\0with\nbytes", 14));
+  auto big = read_through_pipe(std::string(2000, 'x'), 1999);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, ErrorKind::invalid_input);
+  EXPECT_EQ(big.error().message, "longer than 1999 bytes");
+  auto bad = read_secret(-1, 10);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::internal);
 }
 
 TEST(Encoding, ConstantTimeEqual) {

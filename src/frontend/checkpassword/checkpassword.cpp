@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "authd/util/encoding.hpp"
+#include "authd/util/read_secret.hpp"
 #include "authd/util/secret.hpp"
 #include "unix_http.hpp"
 
@@ -162,50 +164,27 @@ bool parse_args(int argc, char** argv, Options& o, std::string& error) {
 
 // Reads fd 3 to EOF: "user\0password\0timestamp\0...". Misuse on anything else.
 Result<Request> read_fd3() {
-  SecretString raw;
-  char buf[k_max_request + 1];
-  for (;;) {
-    const ssize_t n = ::read(3, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return fail(ErrorKind::invalid_input, errno == EBADF ? "fd 3 is not open (run me from Dovecot's checkpassword passdb)"
-                                                             : std::string("cannot read fd 3: ") + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    raw.append(std::string_view(buf, static_cast<std::size_t>(n)));
-    if (raw.size() > k_max_request) {
-      wipe(buf, sizeof buf);
-      return fail(ErrorKind::invalid_input, "request on fd 3 is longer than 512 bytes");
-    }
+  if (::fcntl(3, F_GETFD) == -1) {
+    return fail(ErrorKind::invalid_input, "fd 3 is not open (run me from Dovecot's checkpassword passdb)");
   }
-  wipe(buf, sizeof buf);
-  return parse_fd3(raw.view());
+  auto raw = read_secret(3, k_max_request);
+  if (!raw) {
+    return fail(ErrorKind::invalid_input, raw.error().kind == ErrorKind::invalid_input
+                                              ? "request on fd 3 is longer than 512 bytes"
+                                              : "cannot read fd 3: " + raw.error().message);
+  }
+  return parse_fd3(raw->view());
 }
 
 // Reads stdin: "user\npassword\n" (the last newline optional).
 Result<Request> read_pipe() {
-  SecretString raw;
-  char buf[256];
-  for (;;) {
-    const ssize_t n = ::read(0, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    raw.append(std::string_view(buf, static_cast<std::size_t>(n)));
-    if (raw.size() > 2048) {
-      wipe(buf, sizeof buf);
-      return fail(ErrorKind::invalid_input, "input longer than 2048 bytes");
-    }
+  auto raw = read_secret(0, 2048);
+  if (!raw) {
+    return fail(ErrorKind::invalid_input, raw.error().kind == ErrorKind::invalid_input
+                                              ? "input longer than 2048 bytes"
+                                              : "cannot read stdin: " + raw.error().message);
   }
-  wipe(buf, sizeof buf);
-  return parse_pipe(raw.view());
+  return parse_pipe(raw->view());
 }
 
 // The request body; the password travels base64-encoded so any byte sequence (latin-1 from an
