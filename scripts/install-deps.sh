@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package authd needs to build and to run its whole test suite.
+# Installs every package authd needs to build and to run its whole test suite, on Debian 12
+# (bookworm) or Debian 13 (trixie), told apart by /etc/os-release.
 # Non-interactive, waits for the dpkg lock. Run as root. Idempotent.
 #   scripts/install-deps.sh          build + test dependencies (default)
 #   scripts/install-deps.sh build    build dependencies only
@@ -14,10 +15,18 @@ BUILD_PKGS=(
   libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PKGS=(
-  mariadb-server mariadb-client dovecot-core dovecot-imapd apache2 libapache2-mod-authnz-external
+  mariadb-server mariadb-client dovecot-core dovecot-imapd dovecot-lmtpd apache2 libapache2-mod-authnz-external
   apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
-  procps iproute2 docker-compose time hyperfine wrk clang libclang-rt-14-dev
+  procps iproute2 docker-compose time hyperfine wrk clang
 )
+# What differs between the releases: clang's runtime (sanitizers, libFuzzer) and Dovecot — 2.3
+# on Debian 12 (checkpassword), 2.4 on Debian 13 (the Lua passdb with a JSON module).
+. /etc/os-release
+case "${VERSION_CODENAME:-}" in
+  bookworm) TEST_PKGS+=(libclang-rt-14-dev) ;;
+  trixie) TEST_PKGS+=(libclang-rt-19-dev dovecot-auth-lua lua-json) ;;
+  *) echo "install-deps: ${PRETTY_NAME:-this system} is neither Debian 12 nor Debian 13" >&2; exit 2 ;;
+esac
 
 missing=()
 want=("${BUILD_PKGS[@]}")

@@ -3,7 +3,7 @@
 set -uo pipefail
 fails=0
 check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then printf 'ok   %-60s (%s)\n' "$1" "$3"; else printf 'FAIL %-60s expected %s, got %s\n' "$1" "$2" "$3"; fails=$((fails + 1)); fi
+  if [ "$2" = "$3" ]; then printf 'ok   %-60s (%s)\n' "$1" "$3"; else printf 'FAIL %-60s expected %s, got %s\n' "$1" "$2" "$3"; fails=$((fails + 1)); return 1; fi
 }
 contains() { # contains NAME NEEDLE HAYSTACK
   case "$3" in *"$2"*) printf 'ok   %-60s\n' "$1" ;; *) printf 'FAIL %-60s: no "%s" in:\n%s\n' "$1" "$2" "$3"; fails=$((fails + 1)) ;; esac

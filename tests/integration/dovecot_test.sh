@@ -2,6 +2,8 @@
 # The real Dovecot 2.3 (Debian 12) with passdb checkpassword -> authd-checkpassword -> authd.
 # usage: dovecot_test.sh BIN_DIR SRC_DIR sqlite|mariadb [IMAP_PORT] [HTTP_PORT]
 BIN=$1 SRC=$2 KIND=$3 IMAP_PORT=${4:-10143} HTTP_PORT=${5:-18431}
+# Dovecot 2.4 (Debian 13) has no checkpassword: the Lua passdb is its path.
+case "$(dovecot --version 2>/dev/null)" in 2.4.*) exec bash "$SRC/tests/integration/dovecot24_test.sh" "$@" ;; esac
 DIR=/tmp/authd-it-dovecot-$KIND-$$
 . "$SRC/tests/integration/common.sh"
 make_dir

@@ -45,10 +45,10 @@ protected:
       EXPECT_EQ(m_daemon->stop(), 0) << "SIGTERM must end authd cleanly\n" << m_daemon->log();
     }
   }
-  std::string config() const {
+  std::string config(const std::string& http_extra = "") const {
     return "[store]\nurl = \"" + m_url + "\"\ntimeout_ms = 1500\n[policy]\nbcrypt_cost = 5\n"
            "[http]\nlisten = [\"127.0.0.1:" + std::to_string(m_port) + "\", \"unix:" + m_socket + "\"]\n"
-           "max_body_bytes = 2048\n[throttle]\nenabled = false\n";
+           "max_body_bytes = 2048\n" + http_extra + "[throttle]\nenabled = false\n";
   }
   void add(const std::string& user, const std::string& hash, std::vector<std::string> services = {}) {
     store::NewAccount n{user, hash, true, {}, {}, {}, std::move(services)};
@@ -93,6 +93,45 @@ TEST_P(HttpE2E, OverTheUnixSocketToo) {
   ASSERT_TRUE(basic);
   EXPECT_EQ(basic->status, 200);
   EXPECT_EQ(basic->get_header_value("Remote-User"), "alice");
+}
+
+// What Dovecot 2.4's Lua HTTP client sends when authd's socket is its proxy_socket_path: an
+// absolute-form request target (RFC 9112 3.2.2), which must reach the same routes.
+TEST_P(HttpE2E, AbsoluteFormTargetOverTheSocket) {
+  const std::string body = json({{"username", "alice"}, {"password", "password"}, {"service", "imap"}}).dump();
+  const std::string answer = test::raw_unix_exchange(m_socket, "POST http://authd/v1/auth HTTP/1.1\r\nHost: authd\r\n"
+                                                                "Connection: close\r\nContent-Type: application/json\r\n"
+                                                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  EXPECT_NE(answer.find("\"user\":\"alice\""), std::string::npos) << answer;
+  const std::string lookup = json({{"username", "alice"}}).dump();
+  const std::string found = test::raw_unix_exchange(m_socket, "POST HTTP://AUTHD/v1/lookup HTTP/1.1\r\nHost: authd\r\n"
+                                                               "Connection: close\r\nContent-Length: " + std::to_string(lookup.size()) +
+                                                               "\r\n\r\n" + lookup);
+  EXPECT_TRUE(found.starts_with("HTTP/1.1 200")) << found;
+  EXPECT_TRUE(test::raw_unix_exchange(m_socket, "GET http://authd HTTP/1.1\r\nConnection: close\r\n\r\n").starts_with("HTTP/1.1 404"));
+}
+
+// /v1/lookup tells whether an account exists: on TCP only with the bearer token.
+TEST_P(HttpE2E, LookupOverTcpNeedsTheBearerToken) {
+  auto c = tcp();
+  auto r = c.Post("/v1/lookup", json({{"username", "alice"}}).dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(json::parse(r->body)["ok"], false);
+  auto unknown = c.Post("/v1/lookup", json({{"username", "nobody"}}).dump(), "application/json");
+  EXPECT_EQ(unknown->status, 403) << "unknown and known accounts must look alike without the token";
+  ASSERT_EQ(m_daemon->stop(), 0);
+  m_daemon = std::make_unique<test::Daemon>(m_dir, config("bearer_token = \"tok-e2e\"\n"), m_port);
+  ASSERT_TRUE(m_daemon->running()) << m_daemon->log();
+  EXPECT_EQ(c.Post("/v1/lookup", json({{"username", "alice"}}).dump(), "application/json")->status, 403);
+  const httplib::Headers bad{{"Authorization", "Bearer tok-e2"}};
+  EXPECT_EQ(c.Post("/v1/lookup", bad, json({{"username", "alice"}}).dump(), "application/json")->status, 403);
+  const httplib::Headers good{{"Authorization", "Bearer tok-e2e"}};
+  auto ok = c.Post("/v1/lookup", good, json({{"username", "alice"}}).dump(), "application/json");
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(json::parse(ok->body)["user"], "alice");
+  EXPECT_EQ(c.Post("/v1/lookup", good, json({{"username", "nobody"}}).dump(), "application/json")->status, 404);
 }
 
 TEST_P(HttpE2E, WrongPasswordAndUnknownUser) {

@@ -29,6 +29,10 @@ private:
   int m_exit = -1;
 };
 
+// Sends `request` as is over the UNIX socket at `path` and returns everything read until the
+// peer closes (or 10 s pass): for requests no HTTP client library would write.
+std::string raw_unix_exchange(const std::string& path, const std::string& request);
+
 // A free-ish loopback port for this test process.
 int test_port(int offset);
 

@@ -1,6 +1,7 @@
 // Every vector made by a real tool (tools.tsv, gen_tool_vectors.py) or quoted in HASHES.md
 // (golden.tsv) identifies as the expected scheme/status, verifies with its password and fails
 // with any other; every malformed value is refused and never matches.
+#include <algorithm>
 #include <cstdlib>
 
 #include <gtest/gtest.h>

@@ -121,9 +121,13 @@ void add_account_fields(json& out, const core::AuthResult& r) {
 }
 
 // POST /v1/lookup {"username","service"?}: does the account exist and may it use the service?
-// For Dovecot's userdb/passdb lookups through authd-checkpassword; served on the UNIX socket only
-// (it reveals whether an account exists).
+// For Dovecot's userdb/passdb lookups (authd-checkpassword, the 2.4 Lua script). It reveals whether
+// an account exists: open on the UNIX socket, on TCP only with the configured bearer token.
 void post_lookup(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
+  if (ctx.tcp && (ctx.config.http.bearer_token.empty() || !bearer_ok(req, ctx))) {
+    set_json(res, 403, {{"ok", false}, {"error", "lookup over TCP needs the bearer token (use the UNIX socket)"}});
+    return count(ctx, "lookup", 403);
+  }
   json body = json::parse(req.body, nullptr, false);
   std::string user, service;
   if (!body.is_object() || !string_field(body, "username", user) || !string_field(body, "service", service) ||
@@ -239,6 +243,19 @@ Result<AuthFields> parse_auth_json(const std::string& text) {
   return f;
 }
 
+void strip_absolute_form(std::string& path) {
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (path.size() > scheme.size() && ascii_lower(path.substr(0, scheme.size())) == scheme) {
+      const std::size_t slash = path.find('/', scheme.size());
+      path.erase(0, slash == std::string::npos ? path.size() : slash);
+      if (path.empty()) {
+        path = "/";
+      }
+      return;
+    }
+  }
+}
+
 bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why) {
   if (header.empty()) {
     why = "authentication required\n";
@@ -275,9 +292,11 @@ bool parse_basic(std::string_view header, std::string& user, SecretString& passw
 void install_routes(httplib::Server& svr, const RouteContext& ctx_in) {
   const auto ctx = std::make_shared<RouteContext>(ctx_in);
   svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
-  if (!ctx->tcp) {
-    svr.Post("/v1/lookup", [ctx](const httplib::Request& q, httplib::Response& r) { post_lookup(q, r, *ctx); });
-  }
+  svr.set_pre_routing_handler([](const httplib::Request& q, httplib::Response&) {
+    strip_absolute_form(const_cast<std::string&>(q.path));
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.Post("/v1/lookup", [ctx](const httplib::Request& q, httplib::Response& r) { post_lookup(q, r, *ctx); });
   svr.Get("/v1/basic", [ctx](const httplib::Request& q, httplib::Response& r) { basic(q, r, *ctx, ""); });
   svr.Get(R"(/v1/basic/([^/]+))", [ctx](const httplib::Request& q, httplib::Response& r) {
     basic(q, r, *ctx, q.matches[1].str());
