@@ -57,5 +57,5 @@ check "pipe: wrong password -> 1" 1 "$(printf 'alice\nnope\n' | "$CP" --pipe --s
 check "pipe: service from CONTEXT (not granted) -> 1" 1 "$(ctl user grant bob imap >/dev/null; printf 'bob\npw-2\n' | CONTEXT=web "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"
 check "pipe: malformed -> 2" 2 "$(printf 'alice' | "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"
 check "pipe: extra lines -> 2" 2 "$(printf 'alice\npw-1\nmore\n' | "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"
-check "the lookup endpoint is not on TCP" 404 "$(curl -s -o /dev/null -w '%{http_code}' -d '{"username":"alice"}' "http://127.0.0.1:$HTTP_PORT/v1/lookup")"
+check "the lookup endpoint refuses TCP without the bearer token" 403 "$(curl -s -o /dev/null -w '%{http_code}' -d '{"username":"alice"}' "http://127.0.0.1:$HTTP_PORT/v1/lookup")"
 finish "AUTHD-CHECKPASSWORD"
