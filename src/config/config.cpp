@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "authd/util/net.hpp"
+
 namespace authd::config {
 namespace {
 
@@ -23,7 +25,13 @@ struct Key {
   Binding ref;
   long long min = 0; // integers only
   long long max = 0;
+  Status (*check)(std::string_view item) = nullptr; // strings and string arrays: each value
 };
+
+Status check_cidr(std::string_view item) {
+  auto net = parse_cidr(item);
+  return net ? Status{} : Status(tl::unexpected(net.error()));
+}
 
 // The one key table. Defaults live in the structs of config.hpp; docs in docs/CONFIG.md.
 const Key k_keys[] = {
@@ -44,6 +52,7 @@ const Key k_keys[] = {
     {"http", "socket_mode", +[](Config& c) -> std::string& { return c.http.socket_mode; }},
     {"http", "socket_group", +[](Config& c) -> std::string& { return c.http.socket_group; }},
     {"http", "bearer_token", +[](Config& c) -> std::string& { return c.http.bearer_token; }},
+    {"http", "trusted_proxies", +[](Config& c) -> std::vector<std::string>& { return c.http.trusted_proxies; }, 0, 0, check_cidr},
     {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
     {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
     {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256},
@@ -116,6 +125,11 @@ struct Assign {
         return bad("must be an array of strings");
       }
       out.push_back(*item.value<std::string>());
+      if (key.check != nullptr) {
+        if (auto ok = key.check(out.back()); !ok) {
+          return bad(ok.error().message);
+        }
+      }
     }
     ref(config) = std::move(out);
     return {};

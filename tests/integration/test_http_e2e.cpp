@@ -134,6 +134,31 @@ TEST_P(HttpE2E, LookupOverTcpNeedsTheBearerToken) {
   EXPECT_EQ(c.Post("/v1/lookup", good, json({{"username", "nobody"}}).dump(), "application/json")->status, 404);
 }
 
+// The per-source penalty keys on the address authd believes: JSON remote_ip only from a trusted
+// peer. With nothing trusted, a loopback client rotating remote_ip is still one source.
+TEST_P(HttpE2E, RemoteIpFromAnUntrustedPeerIsIgnored) {
+  const auto wrong_logins = [&](const std::string& http_extra) {
+    EXPECT_EQ(m_daemon->stop(), 0);
+    std::string cfg = config(http_extra);
+    cfg.replace(cfg.find("[throttle]\nenabled = false\n"), std::string::npos, "[throttle]\nenabled = true\naccount_free_failures = 50\n");
+    m_daemon = std::make_unique<test::Daemon>(m_dir, cfg, m_port);
+    EXPECT_TRUE(m_daemon->running()) << m_daemon->log();
+    auto c = tcp();
+    std::vector<int> statuses;
+    for (int i = 0; i < 3; ++i) {
+      const std::string ip = "203.0.113." + std::to_string(10 + i);
+      statuses.push_back(auth(c, {{"username", "alice"}, {"password", "wrong"}, {"remote_ip", ip}})->status);
+    }
+    return statuses;
+  };
+  EXPECT_EQ(wrong_logins(""), (std::vector<int>{401, 401, 401})) << "loopback is trusted by default: three sources";
+  EXPECT_EQ(wrong_logins("trusted_proxies = []\n"), (std::vector<int>{401, 429, 429})) << "untrusted: one source, slowed";
+  auto c = tcp();
+  const httplib::Headers xff{{"X-Forwarded-For", "203.0.113.99"}};
+  EXPECT_EQ(c.Post("/v1/auth", xff, json({{"username", "alice"}, {"password", "wrong"}}).dump(), "application/json")->status, 429)
+      << "nor is an untrusted peer's X-Forwarded-For believed";
+}
+
 TEST_P(HttpE2E, WrongPasswordAndUnknownUser) {
   auto c = tcp();
   for (const json& body : {json{{"username", "alice"}, {"password", "wrong"}}, json{{"username", "nobody"}, {"password", "x"}}}) {

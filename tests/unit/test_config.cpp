@@ -54,6 +54,21 @@ TEST(Config, BadValuesAreErrors) {
   EXPECT_TRUE(syntax.error().message.starts_with("broken.toml:1:"));
 }
 
+TEST(Config, TrustedProxiesAreCidrsCheckedAtLoad) {
+  auto d = parse_config("", "t");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->http.trusted_proxies, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+  auto c = parse_config("[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.1\"]\n", "t");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->http.trusted_proxies.size(), 3U);
+  EXPECT_TRUE(parse_config("[http]\ntrusted_proxies = []\n", "t"));
+  auto bad = parse_config("[http]\n\ntrusted_proxies = [\"10.0.0.0/33\"]\n", "proxies.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message.starts_with("proxies.toml:3: [http] trusted_proxies: ")) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("10.0.0.0/33"), std::string::npos);
+  EXPECT_FALSE(parse_config("[http]\ntrusted_proxies = [\"localhost\"]\n", "t"));
+}
+
 TEST(Config, DumpRoundTripsAndHidesSecrets) {
   auto c = parse_config("[store]\nurl = \"mariadb://u:topsecret@h/db\"\n[http]\nbearer_token = \"tok123\"\n", "t");
   ASSERT_TRUE(c);

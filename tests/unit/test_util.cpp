@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "authd/util/encoding.hpp"
+#include "authd/util/net.hpp"
 #include "authd/util/read_secret.hpp"
 #include "authd/util/secret.hpp"
 
@@ -106,6 +107,64 @@ TEST(Encoding, ConstantTimeEqual) {
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "abcd"));
   EXPECT_TRUE(constant_time_equal("", ""));
+}
+
+} // namespace
+} // namespace authd
+
+// ---- IP addresses, CIDR networks, X-Forwarded-For ----
+namespace authd {
+namespace {
+
+std::vector<Cidr> nets(std::initializer_list<const char*> texts) {
+  std::vector<Cidr> out;
+  for (const char* t : texts) {
+    out.push_back(*parse_cidr(t));
+  }
+  return out;
+}
+
+TEST(Net, ParsesAndCanonicalisesAddresses) {
+  EXPECT_EQ(to_string(*parse_ip("127.0.0.1")), "127.0.0.1");
+  EXPECT_EQ(to_string(*parse_ip("::ffff:127.0.0.1")), "127.0.0.1") << "IPv4-mapped is the IPv4 address";
+  EXPECT_EQ(to_string(*parse_ip("2001:DB8:0:0::1")), "2001:db8::1");
+  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "1.2.3.4:80", "[::1]", "fe80::1%eth0", "localhost", " 1.2.3.4", "01.2.3.4x"}) {
+    EXPECT_FALSE(parse_ip(bad)) << bad;
+  }
+}
+
+TEST(Net, CidrMembership) {
+  const auto lo = nets({"127.0.0.0/8", "::1/128"});
+  EXPECT_TRUE(contains_any(lo, *parse_ip("127.1.2.3")));
+  EXPECT_TRUE(contains_any(lo, *parse_ip("::ffff:127.0.0.9")));
+  EXPECT_TRUE(contains_any(lo, *parse_ip("::1")));
+  EXPECT_FALSE(contains_any(lo, *parse_ip("128.0.0.1")));
+  EXPECT_FALSE(contains_any(lo, *parse_ip("::2")));
+  EXPECT_TRUE(contains(*parse_cidr("10.1.2.3/8"), *parse_ip("10.200.0.1"))) << "host bits of the network are ignored";
+  EXPECT_TRUE(contains(*parse_cidr("0.0.0.0/0"), *parse_ip("8.8.8.8")));
+  EXPECT_FALSE(contains(*parse_cidr("0.0.0.0/0"), *parse_ip("2001:db8::1"))) << "an IPv4 /0 is not every IPv6 address";
+  EXPECT_TRUE(contains(*parse_cidr("2001:db8::/32"), *parse_ip("2001:db8:ffff::1")));
+  EXPECT_TRUE(contains(*parse_cidr("192.0.2.7"), *parse_ip("192.0.2.7")));
+  EXPECT_FALSE(contains(*parse_cidr("192.0.2.7"), *parse_ip("192.0.2.8")));
+  for (const char* bad : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "bogus/8", "/8"}) {
+    EXPECT_FALSE(parse_cidr(bad)) << bad;
+  }
+}
+
+TEST(Net, ForwardedForIsReadRightToLeftSkippingTrustedHops) {
+  const auto trusted = nets({"127.0.0.0/8", "10.0.0.0/8"});
+  const auto lo = *parse_ip("127.0.0.1");
+  // nginx's $proxy_add_x_forwarded_for: whatever the client sent, then the address nginx saw.
+  EXPECT_EQ(forwarded_client(lo, "6.6.6.6, 203.0.113.5", trusted), "203.0.113.5");
+  EXPECT_EQ(forwarded_client(lo, "203.0.113.5, 10.1.1.1", trusted), "203.0.113.5") << "a second trusted proxy is skipped";
+  EXPECT_EQ(forwarded_client(lo, "garbage, 203.0.113.5", trusted), "203.0.113.5");
+  EXPECT_EQ(forwarded_client(lo, "203.0.113.5 , garbage", trusted), "127.0.0.1") << "garbage stops the walk at the last trusted hop";
+  EXPECT_EQ(forwarded_client(lo, "10.2.2.2", trusted), "10.2.2.2") << "only trusted hops: the leftmost";
+  EXPECT_EQ(forwarded_client(lo, "", trusted), "127.0.0.1");
+  EXPECT_EQ(forwarded_client(*parse_ip("198.51.100.1"), "203.0.113.5", trusted), "198.51.100.1") << "an untrusted peer's header is ignored";
+  EXPECT_EQ(forwarded_client(std::nullopt, "", trusted), "") << "socket peer without a header";
+  EXPECT_EQ(forwarded_client(std::nullopt, "6.6.6.6, 203.0.113.5", trusted), "203.0.113.5") << "socket peer behind a local proxy";
+  EXPECT_EQ(forwarded_client(lo, "2001:DB8::1", trusted), "2001:db8::1");
 }
 
 } // namespace

@@ -22,7 +22,10 @@ struct HttpConfig {
   int threads = 8;                 // HTTP worker threads
   std::string socket_mode = "0660";
   std::string socket_group;        // empty: keep the process's group
-  std::string bearer_token;        // required on TCP POST /v1/auth when set
+  std::string bearer_token;        // required on TCP POST /v1/auth (and /v1/lookup) when set
+  // Peers whose X-Forwarded-For (read right to left) and JSON remote_ip are believed; the UNIX
+  // socket is always trusted.
+  std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};
   std::string realm = "authd";
   std::size_t max_body_bytes = 4096;
 };

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authd/util/encoding.hpp"
+#include "authd/util/net.hpp"
 
 namespace authd::frontend::detail {
 namespace {
@@ -16,25 +17,24 @@ void count(const RouteContext& ctx, const char* endpoint, int status) {
   ctx.metrics.add("authd_http_requests_total", {{"endpoint", endpoint}, {"status", std::to_string(status)}});
 }
 
-bool is_loopback_peer(const httplib::Request& req, const RouteContext& ctx) {
-  return !ctx.tcp || req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
-}
-
-// The client's address: a trusted proxy's header when the peer is local, else the peer.
+// The client's address. On TCP: the peer, or — when the peer is a trusted proxy — the first
+// untrusted X-Forwarded-For entry from the right (X-Real-IP when there is no X-Forwarded-For).
+// The UNIX socket is trusted; without a forwarded address its clients have none ("").
 std::string client_ip(const httplib::Request& req, const RouteContext& ctx) {
-  if (is_loopback_peer(req, ctx)) {
-    if (req.has_header("X-Forwarded-For")) {
-      std::string v = req.get_header_value("X-Forwarded-For");
-      v = v.substr(0, v.find(','));
-      v.erase(0, v.find_first_not_of(' '));
-      return v.substr(0, 64);
+  std::optional<IpAddress> peer;
+  if (ctx.tcp) {
+    peer = parse_ip(req.remote_addr);
+    if (!peer) {
+      return req.remote_addr;
     }
-    if (req.has_header("X-Real-IP")) {
-      return req.get_header_value("X-Real-IP").substr(0, 64);
-    }
-    return ctx.tcp ? req.remote_addr : "";
   }
-  return req.remote_addr;
+  const std::string forwarded = req.get_header_value("X-Forwarded-For");
+  if (forwarded.empty() && (!peer || contains_any(ctx.trusted, *peer))) {
+    if (const auto real = parse_ip(req.get_header_value("X-Real-IP"))) {
+      return to_string(*real);
+    }
+  }
+  return forwarded_client(peer, forwarded, ctx.trusted);
 }
 
 void set_json(httplib::Response& res, int status, const json& body) {
@@ -65,6 +65,19 @@ bool bearer_ok(const httplib::Request& req, const RouteContext& ctx) {
   }
   const std::string header = req.get_header_value("Authorization");
   return header.starts_with("Bearer ") && constant_time_equal(std::string_view(header).substr(7), token);
+}
+
+// JSON remote_ip is believed from a trusted peer (the socket, a trusted proxy) or a request that
+// carries the bearer token; otherwise the address comes from the connection.
+bool may_forward(const httplib::Request& req, const RouteContext& ctx) {
+  if (!ctx.tcp) {
+    return true;
+  }
+  if (!ctx.config.http.bearer_token.empty() && bearer_ok(req, ctx)) {
+    return true;
+  }
+  const auto peer = parse_ip(req.remote_addr);
+  return peer && contains_any(ctx.trusted, *peer);
 }
 
 // Reads one optional string field; false when present but not a string.
@@ -161,7 +174,8 @@ void post_auth(const httplib::Request& req, httplib::Response& res, const RouteC
   const std::string& service = fields->service;
   const std::string& ip = fields->ip;
   const SecretString& password = fields->password;
-  const auto r = ctx.service.authenticate({user, password, service, ip.empty() ? client_ip(req, ctx) : ip});
+  const auto forwarded_ip = may_forward(req, ctx) ? parse_ip(ip) : std::nullopt;
+  const auto r = ctx.service.authenticate({user, password, service, forwarded_ip ? to_string(*forwarded_ip) : client_ip(req, ctx)});
   const int status = status_of(r.status);
   json out = {{"ok", r.status == core::AuthStatus::ok}};
   if (r.status == core::AuthStatus::ok) {
@@ -291,6 +305,11 @@ bool parse_basic(std::string_view header, std::string& user, SecretString& passw
 
 void install_routes(httplib::Server& svr, const RouteContext& ctx_in) {
   const auto ctx = std::make_shared<RouteContext>(ctx_in);
+  for (const std::string& text : ctx->config.http.trusted_proxies) {
+    if (auto net = parse_cidr(text)) { // validated when the config was loaded
+      ctx->trusted.push_back(*net);
+    }
+  }
   svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
   svr.set_pre_routing_handler([](const httplib::Request& q, httplib::Response&) {
     strip_absolute_form(const_cast<std::string&>(q.path));

@@ -4,6 +4,7 @@
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
+#include "authd/util/net.hpp"
 
 namespace authd::frontend::detail {
 
@@ -12,6 +13,7 @@ struct RouteContext {
   core::Metrics& metrics;
   const config::Config& config;
   bool tcp; // TCP listener: the bearer token (if configured) is required on POST /v1/auth
+  std::vector<Cidr> trusted = {}; // [http] trusted_proxies, parsed by install_routes
 };
 
 void install_routes(httplib::Server& server, const RouteContext& ctx);

@@ -1,0 +1,20 @@
+# Every dependency comes from a Debian 12 package; the mechanism per library is the one that works
+# there (shared/docs/ENVIRONMENT.md §3). cpp-httplib only through pkg-config: its .pc carries ABI
+# defines without which the class layout differs from the library.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(XCRYPT REQUIRED IMPORTED_TARGET libxcrypt)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(OpenSSL REQUIRED)
+pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(SQLite3 REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(tl-expected CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(tomlplusplus CONFIG REQUIRED)
+find_package(nlohmann_json 3.2 CONFIG REQUIRED)
+if(AUTHD_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+  include(GoogleTest)
+endif()

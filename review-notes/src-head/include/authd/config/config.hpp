@@ -1,0 +1,80 @@
+#pragma once
+// authd's configuration: one TOML file, every key optional with a documented default, unknown
+// keys are errors naming file and line. One key table (config.cpp) drives parsing, defaults,
+// validation and `--dump-config`.
+#include <string>
+#include <vector>
+
+#include "authd/policy/hash_policy.hpp"
+#include "authd/util/result.hpp"
+
+namespace authd::config {
+
+struct StoreConfig {
+  std::string url = "sqlite:///var/lib/authd/authd.db";
+  int timeout_ms = 3000;   // connect/read/write timeout of one store operation
+  int pool_size = 4;       // database connections kept open by authd
+  std::string password_file; // database password read from this file (or $AUTHD_DB_PASSWORD_FILE)
+};
+
+struct HttpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:8425", "unix:/run/authd/authd.sock"};
+  int threads = 8;                 // HTTP worker threads
+  std::string socket_mode = "0660";
+  std::string socket_group;        // empty: keep the process's group
+  std::string bearer_token;        // required on TCP POST /v1/auth when set
+  std::string realm = "authd";
+  std::size_t max_body_bytes = 4096;
+};
+
+struct CoreConfig {
+  int verify_threads = 0;   // hashing threads; 0 = one per CPU core
+  int queue_size = 64;      // waiting hash jobs; beyond it answers are temporary failures
+  bool cache = false;       // positive auth cache (keyed hash of user+password+service+stored hash)
+  int cache_ttl_s = 60;
+  int gauge_refresh_s = 300; // accounts-per-status gauges are recomputed this often
+};
+
+struct ThrottleConfig {
+  bool enabled = true;
+  int initial_ms = 2000;        // delay after the first counted failure (Dovecot: 2 s)
+  int max_ms = 15000;           // cap (Dovecot: 15 s)
+  int account_free_failures = 5; // per-account failures before the account itself is slowed
+};
+
+struct DaemonConfig {
+  std::string user;  // drop to this user after binding (empty: stay)
+  std::string group;
+  std::string log_level = "info";
+};
+
+struct Config {
+  std::string source = "(defaults)"; // the file it came from
+  StoreConfig store;
+  policy::PolicyConfig policy;
+  HttpConfig http;
+  CoreConfig core;
+  ThrottleConfig throttle;
+  DaemonConfig daemon;
+};
+
+// $AUTHD_CONFIG when set, else /etc/authd/authd.toml.
+std::string default_config_path();
+
+// Loads `path`. A missing file is an error when `must_exist`, else the defaults.
+// Errors (ErrorKind::invalid_input) name the file, the line and the key.
+Result<Config> load_config(const std::string& path, bool must_exist);
+Result<Config> parse_config(std::string_view toml_text, const std::string& source_name);
+
+// Puts the password from [store] password_file (or $AUTHD_DB_PASSWORD_FILE) into a MariaDB URL
+// that has none ("mariadb://authd@db/authd"), so the secret lives in a file, not in the config.
+// Call after any --store override.
+Status resolve_store_password(Config& config);
+
+// Every key with its current value, as TOML (for --dump-config and the docs); secrets masked.
+std::string dump_config(const Config& config);
+
+// "mariadb://user:***@host/db": a store URL fit for logs and error messages.
+std::string redact_url(const std::string& url);
+
+} // namespace authd::config

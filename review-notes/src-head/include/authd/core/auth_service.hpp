@@ -1,0 +1,71 @@
+#pragma once
+// The core: one authenticate() for every front end. Flow: throttle → store lookup → (unknown,
+// disabled, locked: dummy verify, rejected) → verify on the bounded pool (legacy mismatches padded
+// to target cost) → on a match that needs it, rehash to the target and compare-and-swap it into
+// the store (a lost race or a failed write is logged and counted, never a failed login) → grant
+// check → ok. Any store failure is a temporary failure, never "rejected".
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "authd/config/config.hpp"
+#include "authd/core/metrics.hpp"
+#include "authd/core/throttle.hpp"
+#include "authd/core/verify_pool.hpp"
+#include "authd/policy/hash_policy.hpp"
+#include "authd/store/credential_store.hpp"
+
+namespace authd::core {
+
+enum class AuthStatus { ok, rejected, forbidden, throttled, tempfail };
+const char* to_string(AuthStatus status) noexcept;
+
+struct AuthRequest {
+  std::string_view username;
+  SecretView password;
+  std::string_view service;   // empty: "default"
+  std::string_view remote_ip; // empty: unknown (no per-IP throttling)
+};
+
+struct AuthResult {
+  AuthStatus status = AuthStatus::tempfail;
+  std::string user;     // canonical user name (ok, forbidden)
+  bool upgraded = false;
+  std::string scheme;   // scheme of the stored hash that was verified
+  std::optional<store::Account> account; // ok: home/uid/gid for the checkpassword reply
+  std::chrono::milliseconds retry_after{0};
+};
+
+class AuthCache;
+
+class AuthService {
+public:
+  AuthService(store::CredentialStore& store, const policy::HashPolicy& policy, const config::Config& config,
+              Metrics& metrics);
+  ~AuthService();
+
+  AuthResult authenticate(const AuthRequest& request);
+  // Userdb-style lookup without a password (checkpassword AUTHORIZED=1): ok / rejected (unknown,
+  // disabled) / forbidden / tempfail.
+  AuthResult lookup(std::string_view username, std::string_view service);
+  // The store answers (readiness).
+  bool ready();
+  // Recomputes the accounts-per-status gauges by streaming the store.
+  Status refresh_gauges();
+
+private:
+  AuthResult reject(const AuthRequest& request, const std::string& user, SecretView password, const char* why);
+  void upgrade(const store::Account& account, const policy::VerifyOutcome& outcome, AuthResult& result);
+  void log(const AuthRequest& request, const AuthResult& result, const char* detail) const;
+
+  store::CredentialStore& m_store;
+  const policy::HashPolicy& m_policy;
+  Metrics& m_metrics;
+  VerifyPool m_pool;
+  Throttle m_throttle;
+  std::unique_ptr<AuthCache> m_cache;
+};
+
+} // namespace authd::core

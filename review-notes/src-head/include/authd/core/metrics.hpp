@@ -1,0 +1,42 @@
+#pragma once
+// Prometheus metrics in the text exposition format. Counters and gauges keyed by name and label
+// set; one latency histogram for verifies. Thread-safe; one short mutex hold per update.
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace authd::core {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Metrics {
+public:
+  Metrics();
+  void add(const std::string& name, const Labels& labels, double value = 1);
+  void set(const std::string& name, const Labels& labels, double value);
+  void clear_gauge(const std::string& name);
+  void observe_verify(double seconds);
+  double value(const std::string& name, const Labels& labels) const; // for tests
+  std::string render() const;
+
+private:
+  struct Family {
+    std::string type; // counter | gauge
+    std::string help;
+    std::map<std::string, double> series; // rendered label set -> value
+  };
+  static std::string render_labels(const Labels& labels);
+
+  mutable std::mutex m_mutex;
+  std::map<std::string, Family> m_families;
+  static constexpr std::array<double, 10> k_buckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+  std::array<unsigned long long, k_buckets.size()> m_bucket_counts{};
+  unsigned long long m_verify_count = 0;
+  double m_verify_sum = 0;
+};
+
+} // namespace authd::core

@@ -1,0 +1,133 @@
+#pragma once
+// The credential store: accounts, their hashes, service grants and an event log, behind one
+// interface with a SQLite driver (embedded default), a MariaDB driver and an in-memory fake.
+// Lookups distinguish found / not found (nullopt) / failed (Error: temporary when the database is
+// unreachable, busy or timed out; permanent for a schema newer than this build).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authd/util/result.hpp"
+
+namespace authd::store {
+
+struct Account {
+  std::int64_t id = 0;
+  std::string username;        // normalised (normalize_username)
+  std::string password_hash;   // never logged, never printed by authctl
+  bool enabled = true;
+  std::optional<std::string> home;
+  std::optional<std::int64_t> uid;
+  std::optional<std::int64_t> gid;
+  std::int64_t created_at = 0;          // unix seconds
+  std::int64_t password_changed_at = 0; // unix seconds
+  std::optional<std::int64_t> last_login_at;
+  std::string last_login_service;
+  std::vector<std::string> services;    // grants; empty = every service allowed
+};
+
+struct NewAccount {
+  std::string username;
+  std::string password_hash;
+  bool enabled = true;
+  std::optional<std::string> home;
+  std::optional<std::int64_t> uid;
+  std::optional<std::int64_t> gid;
+  std::vector<std::string> services;
+};
+
+// Event kinds written by authd and authctl; events never hold a hash or a password.
+struct Event {
+  std::int64_t at = 0;
+  std::string username;
+  std::string kind;        // create, upgrade, wrap, password_change, import, delete, disable, enable, grant, revoke, lock
+  std::string actor;       // "authd", "authctl", "import"
+  std::string from_scheme; // scheme names only
+  std::string to_scheme;
+  std::string detail;
+};
+
+// One record of a bulk import (authctl import).
+struct ImportRecord {
+  NewAccount account;
+  std::string scheme; // for the event
+};
+enum class ImportOutcome { imported, updated, skipped };
+
+class CredentialStore {
+public:
+  virtual ~CredentialStore() = default;
+
+  // Brings the schema to the current version (idempotent); returns the version.
+  // ErrorKind::permanent when the database's schema is newer than this build knows.
+  virtual Result<int> migrate() = 0;
+  // The schema version found, after checking it is the one this build knows:
+  // ErrorKind::permanent when it is newer or older (then `authctl db migrate`).
+  virtual Result<int> check_schema() = 0;
+  // Reachable and usable (readiness probe).
+  virtual Status ping() = 0;
+
+  virtual Result<std::optional<Account>> find(std::string_view username) = 0;
+  // ErrorKind::conflict when the username exists.
+  virtual Result<std::int64_t> create(const NewAccount& account, const Event& event) = 0;
+
+  // Compare-and-swap of the hash: writes new_hash only if the row still holds expected_hash.
+  // true = this call won; false = someone else changed it meanwhile (not an error).
+  virtual Result<bool> swap_hash(std::int64_t id, std::string_view expected_hash,
+                                 std::string_view new_hash, const Event& event) = 0;
+  // Unconditional hash change by an administrator. ErrorKind::not_found for an unknown user.
+  virtual Status set_hash(std::string_view username, std::string_view new_hash, const Event& event) = 0;
+  virtual Status set_enabled(std::string_view username, bool enabled, const Event& event) = 0;
+  virtual Status remove(std::string_view username, const Event& event) = 0;
+  virtual Status grant(std::string_view username, std::string_view service, const Event& event) = 0;
+  virtual Status revoke(std::string_view username, std::string_view service, const Event& event) = 0;
+  virtual Status record_login(std::int64_t id, std::string_view service, std::int64_t at) = 0;
+
+  // Every account in id order, fetched in pages (bounded memory, no long-held cursor; the
+  // callback may use the store). The callback returns false to stop. Accounts carry no grants.
+  virtual Status for_each(const std::function<bool(const Account&)>& visit) = 0;
+
+  // Bulk import in ONE transaction: `next` fills the next record (false = no more); each record
+  // is inserted, or — when the user exists — replaced (update) or skipped; `done` hears each
+  // outcome. Any store error rolls everything back: nothing is half-imported.
+  virtual Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                        const std::function<void(const ImportRecord&, ImportOutcome)>& done) = 0;
+
+  // The newest events first, optionally of one user.
+  virtual Result<std::vector<Event>> events(std::string_view username, std::size_t limit) = 0;
+};
+
+struct StoreOptions {
+  int timeout_ms = 3000; // connect, read, write and lock-wait bound of one operation
+  int pool_size = 4;
+};
+
+// Opens a store from a URL (CONTRACT.md): sqlite:///abs/path.db, sqlite:relative/path.db,
+// mariadb://USER:PASS@HOST:PORT/DB, mariadb://USER:PASS@localhost/DB?socket=/path.
+// Opening does not connect to MariaDB yet (a down server is a temporary error on first use).
+Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options);
+
+// Runs one SELECT on another (legacy) database given by a store URL — authctl import --sql.
+// Each row arrives as text or NULL. The statement is prepared; nothing is interpolated.
+Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
+                 const std::function<void(const std::vector<std::optional<std::string>>&)>& row);
+
+// An in-memory store with the same semantics, for unit tests of the layers above.
+std::unique_ptr<CredentialStore> make_memory_store();
+
+// Usernames: 1..255 bytes of UTF-8 without control characters; ASCII letters lower-cased
+// (Dovecot's default auth_username_format = %Lu). ErrorKind::invalid_input otherwise.
+Result<std::string> normalize_username(std::string_view username);
+// Service names: 1..64 chars of [a-z0-9_.-].
+Status check_service(std::string_view service);
+
+// Whether an account may use a service (no grants = every service).
+bool allowed(const Account& account, std::string_view service);
+
+std::int64_t now_seconds();
+
+} // namespace authd::store

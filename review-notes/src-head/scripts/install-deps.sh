@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every package authd needs to build and to run its whole test suite, on Debian 12
+# (bookworm) or Debian 13 (trixie), told apart by /etc/os-release.
+# Non-interactive, waits for the dpkg lock. Run as root. Idempotent.
+#   scripts/install-deps.sh          build + test dependencies (default)
+#   scripts/install-deps.sh build    build dependencies only
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600)
+
+BUILD_PKGS=(
+  cmake g++ make pkg-config ca-certificates
+  libmariadb-dev libmariadb-dev-compat libcrypt-dev libsodium-dev libcpp-httplib-dev libssl-dev
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+TEST_PKGS=(
+  mariadb-server mariadb-client dovecot-core dovecot-imapd dovecot-lmtpd apache2 libapache2-mod-authnz-external
+  apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
+  procps iproute2 docker-compose time hyperfine wrk clang
+)
+# What differs between the releases: clang's runtime (sanitizers, libFuzzer) and Dovecot — 2.3
+# on Debian 12 (checkpassword), 2.4 on Debian 13 (the Lua passdb with a JSON module).
+. /etc/os-release
+case "${VERSION_CODENAME:-}" in
+  bookworm) TEST_PKGS+=(libclang-rt-14-dev) ;;
+  trixie) TEST_PKGS+=(libclang-rt-19-dev dovecot-auth-lua lua-json) ;;
+  *) echo "install-deps: ${PRETTY_NAME:-this system} is neither Debian 12 nor Debian 13" >&2; exit 2 ;;
+esac
+
+missing=()
+want=("${BUILD_PKGS[@]}")
+[ "${1:-all}" = build ] || want+=("${TEST_PKGS[@]}")
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+apt-get -o DPkg::Lock::Timeout=600 update -q
+"${APT[@]}" "${missing[@]}"

@@ -1,0 +1,280 @@
+#include "authd/config/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <cctype>
+#include <variant>
+
+#include <toml++/toml.h>
+
+namespace authd::config {
+namespace {
+
+template <class T>
+using Ref = T& (*)(Config&);
+using Binding = std::variant<Ref<std::string>, Ref<int>, Ref<bool>, Ref<std::vector<std::string>>,
+                             Ref<std::size_t>, Ref<std::uint32_t>, Ref<policy::Target>>;
+
+struct Key {
+  std::string_view section;
+  std::string_view name;
+  Binding ref;
+  long long min = 0; // integers only
+  long long max = 0;
+};
+
+// The one key table. Defaults live in the structs of config.hpp; docs in docs/CONFIG.md.
+const Key k_keys[] = {
+    {"store", "url", +[](Config& c) -> std::string& { return c.store.url; }},
+    {"store", "timeout_ms", +[](Config& c) -> int& { return c.store.timeout_ms; }, 100, 600000},
+    {"store", "pool_size", +[](Config& c) -> int& { return c.store.pool_size; }, 1, 256},
+    {"store", "password_file", +[](Config& c) -> std::string& { return c.store.password_file; }},
+    {"policy", "target", +[](Config& c) -> policy::Target& { return c.policy.target; }},
+    {"policy", "bcrypt_cost", +[](Config& c) -> int& { return c.policy.bcrypt_cost; }, 4, 31},
+    {"policy", "argon2_ops", +[](Config& c) -> std::uint32_t& { return c.policy.argon2.ops; }, 1, 1000},
+    {"policy", "argon2_mem_kib", +[](Config& c) -> std::uint32_t& { return c.policy.argon2.mem_kib; }, 8, 1048576},
+    {"policy", "bare_hex_md5", +[](Config& c) -> bool& { return c.policy.identify.bare_hex_md5; }},
+    {"policy", "bare_base64_md5", +[](Config& c) -> bool& { return c.policy.identify.bare_base64_md5; }},
+    {"policy", "bare_des", +[](Config& c) -> bool& { return c.policy.identify.bare_des; }},
+    {"policy", "bare_mysql323", +[](Config& c) -> bool& { return c.policy.identify.bare_mysql323; }},
+    {"http", "listen", +[](Config& c) -> std::vector<std::string>& { return c.http.listen; }},
+    {"http", "threads", +[](Config& c) -> int& { return c.http.threads; }, 1, 1024},
+    {"http", "socket_mode", +[](Config& c) -> std::string& { return c.http.socket_mode; }},
+    {"http", "socket_group", +[](Config& c) -> std::string& { return c.http.socket_group; }},
+    {"http", "bearer_token", +[](Config& c) -> std::string& { return c.http.bearer_token; }},
+    {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
+    {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
+    {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256},
+    {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000},
+    {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
+    {"core", "cache_ttl_s", +[](Config& c) -> int& { return c.core.cache_ttl_s; }, 1, 86400},
+    {"core", "gauge_refresh_s", +[](Config& c) -> int& { return c.core.gauge_refresh_s; }, 1, 86400},
+    {"throttle", "enabled", +[](Config& c) -> bool& { return c.throttle.enabled; }},
+    {"throttle", "initial_ms", +[](Config& c) -> int& { return c.throttle.initial_ms; }, 1, 600000},
+    {"throttle", "max_ms", +[](Config& c) -> int& { return c.throttle.max_ms; }, 1, 3600000},
+    {"throttle", "account_free_failures", +[](Config& c) -> int& { return c.throttle.account_free_failures; }, 0, 1000},
+    {"daemon", "user", +[](Config& c) -> std::string& { return c.daemon.user; }},
+    {"daemon", "group", +[](Config& c) -> std::string& { return c.daemon.group; }},
+    {"daemon", "log_level", +[](Config& c) -> std::string& { return c.daemon.log_level; }},
+};
+
+std::string where(const std::string& source, const toml::node& node, std::string_view section,
+                  std::string_view key) {
+  std::ostringstream out;
+  out << source << ":" << node.source().begin.line << ": [" << section << "] " << key;
+  return out.str();
+}
+
+struct Assign {
+  Config& config;
+  const toml::node& node;
+  const Key& key;
+  std::string at;
+
+  Status bad(std::string_view what) const {
+    return fail(ErrorKind::invalid_input, at + ": " + std::string(what));
+  }
+  template <class Int>
+  Status integer(Ref<Int> ref) const {
+    const auto v = node.value<long long>();
+    if (!node.is_integer() || !v) {
+      return bad("must be an integer");
+    }
+    if (*v < key.min || *v > key.max) {
+      return bad("must be between " + std::to_string(key.min) + " and " + std::to_string(key.max));
+    }
+    ref(config) = static_cast<Int>(*v);
+    return {};
+  }
+  Status operator()(Ref<int> ref) const { return integer(ref); }
+  Status operator()(Ref<std::size_t> ref) const { return integer(ref); }
+  Status operator()(Ref<std::uint32_t> ref) const { return integer(ref); }
+  Status operator()(Ref<std::string> ref) const {
+    if (!node.is_string()) {
+      return bad("must be a string");
+    }
+    ref(config) = *node.value<std::string>();
+    return {};
+  }
+  Status operator()(Ref<bool> ref) const {
+    if (!node.is_boolean()) {
+      return bad("must be true or false");
+    }
+    ref(config) = *node.value<bool>();
+    return {};
+  }
+  Status operator()(Ref<std::vector<std::string>> ref) const {
+    const toml::array* arr = node.as_array();
+    if (arr == nullptr) {
+      return bad("must be an array of strings");
+    }
+    std::vector<std::string> out;
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) {
+        return bad("must be an array of strings");
+      }
+      out.push_back(*item.value<std::string>());
+    }
+    ref(config) = std::move(out);
+    return {};
+  }
+  Status operator()(Ref<policy::Target> ref) const {
+    const auto v = node.value<std::string>();
+    if (v == "bcrypt") {
+      ref(config) = policy::Target::bcrypt;
+    } else if (v == "argon2id") {
+      ref(config) = policy::Target::argon2id;
+    } else {
+      return bad("must be \"bcrypt\" or \"argon2id\"");
+    }
+    return {};
+  }
+};
+
+const Key* find_key(std::string_view section, std::string_view name) {
+  for (const Key& key : k_keys) {
+    if (key.section == section && key.name == name) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+Status apply(Config& config, const toml::table& root, const std::string& source) {
+  for (const auto& [section_name, section_node] : root) {
+    const toml::table* section = section_node.as_table();
+    if (section == nullptr) {
+      return fail(ErrorKind::invalid_input, source + ":" + std::to_string(section_node.source().begin.line) +
+                                                ": unknown top-level key '" + std::string(section_name.str()) + "'");
+    }
+    for (const auto& [name, node] : *section) {
+      const Key* key = find_key(section_name.str(), name.str());
+      const std::string at = where(source, node, section_name.str(), name.str());
+      if (key == nullptr) {
+        return fail(ErrorKind::invalid_input, at + ": unknown key");
+      }
+      if (auto ok = std::visit(Assign{config, node, *key, at}, key->ref); !ok) {
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+std::string default_config_path() {
+  const char* env = std::getenv("AUTHD_CONFIG");
+  return (env != nullptr && *env != '\0') ? env : "/etc/authd/authd.toml";
+}
+
+Result<Config> parse_config(std::string_view toml_text, const std::string& source_name) {
+  Config config;
+  config.source = source_name;
+  try {
+    const toml::table root = toml::parse(toml_text, source_name);
+    if (auto ok = apply(config, root, source_name); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorKind::invalid_input, source_name + ":" + std::to_string(e.source().begin.line) +
+                                              ": " + std::string(e.description()));
+  }
+  return config;
+}
+
+Result<Config> load_config(const std::string& path, bool must_exist) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (must_exist) {
+      return fail(ErrorKind::invalid_input, path + ": config file not found");
+    }
+    return Config{};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(ErrorKind::invalid_input, path + ": cannot read config file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+Status resolve_store_password(Config& config) {
+  const char* env = std::getenv("AUTHD_DB_PASSWORD_FILE");
+  const std::string file = !config.store.password_file.empty() ? config.store.password_file : (env != nullptr ? env : "");
+  if (file.empty()) {
+    return {};
+  }
+  std::ifstream in(file);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    return fail(ErrorKind::invalid_input, file + ": cannot read the database password");
+  }
+  std::string& url = config.store.url;
+  const std::size_t scheme_end = url.find("://");
+  const std::size_t at = url.find('@');
+  if (scheme_end == std::string::npos || at == std::string::npos || url.find(':', scheme_end + 3) < at) {
+    return fail(ErrorKind::invalid_input, "store.password_file needs a URL of the form mariadb://USER@HOST/DB (no password)");
+  }
+  std::string encoded;
+  for (const char ch : password) {
+    const auto c = static_cast<unsigned char>(ch);
+    static const char* hex = "0123456789ABCDEF";
+    const bool plain = std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~';
+    encoded += plain ? std::string(1, static_cast<char>(c)) : std::string{'%', hex[c >> 4], hex[c & 15]};
+  }
+  url.insert(at, ":" + encoded);
+  return {};
+}
+
+// Secrets never leave in a dump: the store URL's password and the bearer token are masked.
+std::string redact_url(const std::string& url) {
+  const std::size_t scheme_end = url.find("://");
+  const std::size_t at = url.find('@');
+  if (scheme_end == std::string::npos || at == std::string::npos || at < scheme_end) {
+    return url;
+  }
+  const std::size_t colon = url.find(':', scheme_end + 3);
+  return (colon == std::string::npos || colon > at) ? url : url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::string dump_config(const Config& original) {
+  Config c = original;
+  c.store.url = redact_url(c.store.url);
+  if (!c.http.bearer_token.empty()) {
+    c.http.bearer_token = "***";
+  }
+  toml::table root;
+  for (const Key& key : k_keys) {
+    if (!root.contains(key.section)) {
+      root.insert(key.section, toml::table{});
+    }
+    toml::table& section = *root[key.section].as_table();
+    std::visit(
+        [&](auto ref) {
+          using T = std::remove_reference_t<decltype(ref(c))>;
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            toml::array arr;
+            for (const auto& s : ref(c)) {
+              arr.push_back(s);
+            }
+            section.insert(key.name, arr);
+          } else if constexpr (std::is_same_v<T, policy::Target>) {
+            section.insert(key.name, std::string(policy::to_string(ref(c))));
+          } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
+            section.insert(key.name, ref(c));
+          } else {
+            section.insert(key.name, static_cast<int64_t>(ref(c)));
+          }
+        },
+        key.ref);
+  }
+  std::ostringstream out;
+  out << root << "\n";
+  return out.str();
+}
+
+} // namespace authd::config

@@ -1,0 +1,208 @@
+#include "authd/core/auth_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "auth_cache.hpp"
+
+namespace authd::core {
+namespace {
+
+constexpr std::string_view k_default_service = "default";
+
+// Log-safe rendering of client-supplied text: no control characters, bounded length.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 128)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f || c == '"' || c == '\\') ? '?' : c;
+  }
+  return s.size() > 128 ? out + "..." : out;
+}
+
+bool locked(std::string_view hash) { return hash.empty() || hash.starts_with('!') || hash == "*"; }
+
+} // namespace
+
+const char* to_string(AuthStatus status) noexcept {
+  switch (status) {
+  case AuthStatus::ok: return "ok";
+  case AuthStatus::rejected: return "rejected";
+  case AuthStatus::forbidden: return "forbidden";
+  case AuthStatus::throttled: return "throttled";
+  case AuthStatus::tempfail: return "tempfail";
+  }
+  return "tempfail";
+}
+
+AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy& policy, const config::Config& config,
+                         Metrics& metrics)
+    : m_store(store), m_policy(policy), m_metrics(metrics),
+      m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle) {
+  // spdlog creates its registry on first use; make that happen here, before request threads log
+  // concurrently (libspdlog is not instrumented for TSan, which would see that first use as a race).
+  (void)spdlog::default_logger_raw();
+  if (config.core.cache) {
+    m_cache = std::make_unique<AuthCache>(std::chrono::seconds(config.core.cache_ttl_s), 10000);
+  }
+}
+
+AuthService::~AuthService() = default;
+
+void AuthService::log(const AuthRequest& r, const AuthResult& res, const char* detail) const {
+  const auto level = res.status == AuthStatus::tempfail ? spdlog::level::warn : spdlog::level::info;
+  spdlog::log(level, "login user=\"{}\" service={} ip={} scheme={} outcome={} upgraded={}{}{}", printable(r.username),
+              printable(r.service.empty() ? k_default_service : r.service), printable(r.remote_ip.empty() ? "-" : r.remote_ip),
+              res.scheme.empty() ? "-" : res.scheme, to_string(res.status), res.upgraded ? "yes" : "no",
+              *detail != '\0' ? " detail=" : "", detail);
+}
+
+// Unknown user, disabled or locked account: the same answer at the same cost as a wrong password.
+AuthResult AuthService::reject(const AuthRequest& r, const std::string& user, SecretView password, const char* why) {
+  AuthResult res;
+  res.status = AuthStatus::rejected;
+  const auto started = std::chrono::steady_clock::now();
+  if (!m_pool.run([&] { m_policy.dummy_verify(password); })) {
+    m_metrics.add("authd_verify_queue_full_total", {});
+    res.status = AuthStatus::tempfail;
+    why = "verify queue full";
+  } else {
+    m_metrics.observe_verify(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    m_throttle.failure(std::string(r.remote_ip), user, std::chrono::steady_clock::now());
+  }
+  m_metrics.add("authd_logins_total", {{"service", std::string(r.service.empty() ? k_default_service : r.service)},
+                                        {"scheme", "none"}, {"outcome", to_string(res.status)}});
+  log(r, res, why);
+  return res;
+}
+
+AuthResult AuthService::authenticate(const AuthRequest& r) {
+  const std::string service(r.service.empty() ? k_default_service : r.service);
+  const auto name = store::normalize_username(r.username);
+  if (!name || !scheme::check_password(r.password)) {
+    return reject(r, "", r.password, name ? "password refused" : "invalid user name");
+  }
+  AuthResult res;
+  if (const auto wait = m_throttle.wait_for(std::string(r.remote_ip), *name, std::chrono::steady_clock::now());
+      wait.count() > 0) {
+    res.status = AuthStatus::throttled;
+    res.retry_after = wait;
+    m_metrics.add("authd_throttled_total", {});
+    log(r, res, "");
+    return res;
+  }
+  auto found = m_store.find(*name);
+  if (!found) {
+    m_metrics.add("authd_store_errors_total", {{"op", "find"}});
+    res.status = AuthStatus::tempfail;
+    log(r, res, found.error().message.c_str());
+    return res;
+  }
+  if (!*found || !(*found)->enabled || locked((*found)->password_hash)) {
+    return reject(r, *name, r.password, !*found ? "unknown user" : "disabled or locked");
+  }
+  const store::Account& account = **found;
+  res.user = account.username;
+  const bool allowed = store::allowed(account, service);
+  if (m_cache && allowed && m_cache->hit(account.username, r.password, service, account.password_hash)) {
+    res.status = AuthStatus::ok;
+    res.scheme = "cached";
+    res.account = account;
+    m_metrics.add("authd_cache_hits_total", {});
+    m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "cached"}, {"outcome", "ok"}});
+    log(r, res, "");
+    return res;
+  }
+  Result<policy::VerifyOutcome> outcome = fail(ErrorKind::internal, "not run");
+  const auto started = std::chrono::steady_clock::now();
+  if (!m_pool.run([&] { outcome = m_policy.verify_and_update(r.password, account.password_hash, true); })) {
+    m_metrics.add("authd_verify_queue_full_total", {});
+    res.status = AuthStatus::tempfail;
+    log(r, res, "verify queue full");
+    return res;
+  }
+  m_metrics.observe_verify(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!outcome) {
+    // A stored value authd cannot use is a data problem for the operator, not a wrong password.
+    res.status = AuthStatus::tempfail;
+    res.scheme = "invalid";
+    log(r, res, ("unusable stored hash: " + outcome.error().message).c_str());
+    return res;
+  }
+  res.scheme = outcome->scheme;
+  if (!outcome->matched) {
+    m_throttle.failure(std::string(r.remote_ip), *name, std::chrono::steady_clock::now());
+    res.status = AuthStatus::rejected;
+    res.user.clear();
+  } else {
+    m_throttle.success(std::string(r.remote_ip), *name);
+    upgrade(account, *outcome, res);
+    res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
+    if (auto ok = m_store.record_login(account.id, service, store::now_seconds()); !ok) {
+      m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
+    }
+    if (m_cache && allowed) {
+      m_cache->remember(account.username, r.password, service,
+                        res.upgraded ? *outcome->new_hash : account.password_hash);
+    }
+    res.account = account;
+  }
+  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", res.scheme}, {"outcome", to_string(res.status)}});
+  log(r, res, "");
+  return res;
+}
+
+void AuthService::upgrade(const store::Account& account, const policy::VerifyOutcome& outcome, AuthResult& res) {
+  if (!outcome.new_hash) {
+    return;
+  }
+  const std::string to = policy::to_string(m_policy.config().target);
+  const store::Event event{0, account.username, "upgrade", "authd", outcome.scheme, to, ""};
+  auto won = m_store.swap_hash(account.id, account.password_hash, *outcome.new_hash, event);
+  const char* result = !won ? "failed" : (*won ? "written" : "cas_lost");
+  m_metrics.add("authd_upgrades_total", {{"from", outcome.scheme}, {"result", result}});
+  if (!won) {
+    spdlog::warn("upgrade user=\"{}\" from={} failed (login still ok): {}", printable(account.username), outcome.scheme,
+                 won.error().message);
+  } else if (!*won) {
+    spdlog::info("upgrade user=\"{}\" from={} lost the race (another login or a password change won)",
+                 printable(account.username), outcome.scheme);
+  }
+  res.upgraded = won && *won;
+}
+
+AuthResult AuthService::lookup(std::string_view username, std::string_view service) {
+  AuthResult res;
+  auto found = m_store.find(username);
+  if (!found) {
+    m_metrics.add("authd_store_errors_total", {{"op", "find"}});
+    return res; // tempfail
+  }
+  if (!*found || !(*found)->enabled) {
+    res.status = AuthStatus::rejected;
+    return res;
+  }
+  res.user = (*found)->username;
+  res.status = store::allowed(**found, service.empty() ? k_default_service : service) ? AuthStatus::ok : AuthStatus::forbidden;
+  res.account = **found;
+  return res;
+}
+
+bool AuthService::ready() { return static_cast<bool>(m_store.ping()); }
+
+Status AuthService::refresh_gauges() {
+  std::map<std::string, double> counts = {{"current", 0}, {"weak", 0}, {"legacy", 0}, {"wrapped", 0}, {"invalid", 0}};
+  auto ok = m_store.for_each([&](const store::Account& a) {
+    counts[policy::to_string(m_policy.classify(a.password_hash).status)] += 1;
+    return true;
+  });
+  if (!ok) {
+    m_metrics.add("authd_store_errors_total", {{"op", "gauges"}});
+    return ok;
+  }
+  for (const auto& [status, n] : counts) {
+    m_metrics.set("authd_accounts", {{"status", status}}, n);
+  }
+  return {};
+}
+
+} // namespace authd::core

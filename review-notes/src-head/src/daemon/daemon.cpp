@@ -1,0 +1,223 @@
+// authd: load the config, open and migrate the store, serve HTTP on every listener, stop cleanly
+// on SIGTERM/SIGINT (in-flight requests finish), reopen logs on SIGHUP (stderr: nothing to do).
+#include "daemon.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "authd/config/config.hpp"
+#include "authd/core/auth_service.hpp"
+#include "authd/frontend/http_frontend.hpp"
+
+namespace authd::daemon {
+namespace {
+
+struct Options {
+  std::string config_path = config::default_config_path();
+  bool config_given = std::getenv("AUTHD_CONFIG") != nullptr;
+  std::string store_url;
+  std::vector<std::string> listen;
+  bool check_config = false;
+  bool dump_config = false;
+};
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("authd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z authd[%P]: %l: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::trace);
+}
+
+Status drop_privileges(const config::DaemonConfig& d) {
+  if (d.user.empty()) {
+    return {};
+  }
+  const passwd* pw = ::getpwnam(d.user.c_str());
+  if (pw == nullptr) {
+    return fail(ErrorKind::invalid_input, "daemon.user '" + d.user + "' does not exist");
+  }
+  gid_t gid = pw->pw_gid;
+  if (!d.group.empty()) {
+    const group* g = ::getgrnam(d.group.c_str());
+    if (g == nullptr) {
+      return fail(ErrorKind::invalid_input, "daemon.group '" + d.group + "' does not exist");
+    }
+    gid = g->gr_gid;
+  }
+  if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(pw->pw_uid) != 0) {
+    return fail(ErrorKind::permanent, "cannot drop privileges to " + d.user);
+  }
+  return {};
+}
+
+// Brings the schema up; a database that is down at start is retried in the background while
+// authd already answers (503 until it is reachable), so a reboot order never matters.
+void migrate_until_done(store::CredentialStore& store, std::atomic<bool>& stopping, std::atomic<bool>& fatal) {
+  for (int attempt = 0; !stopping; ++attempt) {
+    auto v = store.migrate();
+    if (v) {
+      spdlog::info("store schema version {}", *v);
+      return;
+    }
+    if (v.error().kind == ErrorKind::permanent) {
+      spdlog::critical("store: {}", v.error().message);
+      fatal = true;
+      return;
+    }
+    if (attempt == 0) {
+      spdlog::warn("store not reachable yet ({}); answering 503 and retrying", v.error().message);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+}
+
+int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaddset(&signals, s);
+  }
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread inherits: only sigwait sees them
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size});
+  if (!store) {
+    spdlog::critical("store: {}", store.error().message);
+    return 1;
+  }
+  std::atomic<bool> stopping{false}, fatal{false};
+  auto first = (*store)->migrate();
+  if (first) {
+    spdlog::info("store {} schema version {}", config::redact_url(cfg.store.url), *first);
+  } else if (first.error().kind == ErrorKind::permanent) {
+    spdlog::critical("store: {}", first.error().message);
+    return 1;
+  }
+  const policy::HashPolicy policy(cfg.policy);
+  core::Metrics metrics;
+  core::AuthService service(**store, policy, cfg, metrics);
+  frontend::HttpFrontend http(service, metrics, cfg);
+  if (auto ok = http.start(listen); !ok) {
+    spdlog::critical("{}", ok.error().message);
+    return 1;
+  }
+  if (auto ok = drop_privileges(cfg.daemon); !ok) {
+    spdlog::critical("{}", ok.error().message);
+    http.stop();
+    return 1;
+  }
+  std::thread migrator([&] {
+    if (!first) {
+      migrate_until_done(**store, stopping, fatal);
+    }
+  });
+  std::mutex m;
+  std::condition_variable cv;
+  std::thread gauges([&] {
+    std::unique_lock lock(m);
+    do {
+      lock.unlock();
+      (void)service.refresh_gauges();
+      lock.lock();
+    } while (!cv.wait_for(lock, std::chrono::seconds(cfg.core.gauge_refresh_s), [&] { return stopping.load(); }));
+  });
+  spdlog::info("authd ready: target {} cost {}", policy::to_string(cfg.policy.target), cfg.policy.bcrypt_cost);
+  for (;;) {
+    int sig = 0;
+    timespec tick{1, 0};
+    siginfo_t info{};
+    sig = sigtimedwait(&signals, &info, &tick);
+    if (fatal) {
+      break;
+    }
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: logs go to stderr, nothing to reopen");
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("{}: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+  }
+  {
+    std::lock_guard lock(m);
+    stopping = true;
+  }
+  cv.notify_all();
+  http.stop();
+  migrator.join();
+  gauges.join();
+  spdlog::info("authd stopped");
+  return fatal ? 1 : 0;
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  Options opt;
+  CLI::App app{"authd — the credential-store gateway: answers logins, upgrades legacy hashes"};
+  app.add_option_function<std::string>(
+      "--config", [&](const std::string& p) { opt.config_path = p; opt.config_given = true; },
+      "config file (default $AUTHD_CONFIG or /etc/authd/authd.toml)");
+  app.add_option("--store", opt.store_url, "store URL, overrides [store] url");
+  app.add_option("--listen", opt.listen, "listener (repeatable): 127.0.0.1:8425, [::1]:8425, unix:/path");
+  app.add_flag("--check-config", opt.check_config, "validate the configuration and exit");
+  app.add_flag("--dump-config", opt.dump_config, "print the effective configuration (secrets masked) and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto cfg = config::load_config(opt.config_path, opt.config_given);
+  if (!cfg) {
+    std::cerr << "authd: " << cfg.error().message << "\n";
+    return 2;
+  }
+  if (!opt.store_url.empty()) {
+    cfg->store.url = opt.store_url;
+  }
+  if (!opt.listen.empty()) {
+    cfg->http.listen = opt.listen;
+  }
+  if (auto ok = config::resolve_store_password(*cfg); !ok) {
+    std::cerr << "authd: " << ok.error().message << "\n";
+    return 2;
+  }
+  for (const std::string& l : cfg->http.listen) {
+    if (auto a = frontend::parse_listen(l); !a) {
+      std::cerr << "authd: " << a.error().message << "\n";
+      return 2;
+    }
+  }
+  if (auto s = store::open_store(cfg->store.url, {}); !s) {
+    std::cerr << "authd: " << s.error().message << "\n";
+    return 2;
+  }
+  if (spdlog::level::from_str(cfg->daemon.log_level) == spdlog::level::off && cfg->daemon.log_level != "off") {
+    std::cerr << "authd: daemon.log_level must be trace, debug, info, warn, error, critical or off\n";
+    return 2;
+  }
+  if (opt.dump_config) {
+    std::cout << config::dump_config(*cfg);
+    return 0;
+  }
+  if (opt.check_config) {
+    std::cout << "authd: configuration " << cfg->source << " is valid\n";
+    return 0;
+  }
+  setup_logging(cfg->daemon.log_level);
+  return serve(*cfg, cfg->http.listen);
+}
+
+} // namespace authd::daemon

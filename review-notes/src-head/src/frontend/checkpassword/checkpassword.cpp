@@ -1,0 +1,302 @@
+// authd-checkpassword: Dovecot 2.3's checkpassword protocol (PROTOCOLS.md §1) and
+// mod_authnz_external's pipe method (§3.1), as a thin client of authd's UNIX socket. It holds no
+// database credentials and links no HTTP or JSON library (start-up cost is paid per login).
+//   checkpassword mode: request "user\0password\0..." on fd 3 (at most 512 bytes); on success it
+//     sets USER, HOME, userdb_uid/userdb_gid + EXTRA and execs the reply program (argv[1..]);
+//     AUTHORIZED=1 is a lookup: AUTHORIZED=2 and exec on a known user, exit 3 on an unknown one.
+//     Exit 1 wrong password, 2 misuse (malformed input, nothing sent), 111 temporary failure.
+//   --pipe: "user\npassword\n" on stdin; exit 0 grant, 1 deny, 111 authd unreachable, 2 misuse.
+#include "checkpassword.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "authd/util/encoding.hpp"
+#include "authd/util/read_secret.hpp"
+#include "authd/util/secret.hpp"
+#include "unix_http.hpp"
+
+namespace authd::checkpassword {
+Result<Request> parse_fd3(SecretView input) {
+  if (input.size() > k_max_request) {
+    return fail(ErrorKind::invalid_input, "request on fd 3 is longer than 512 bytes");
+  }
+  const std::string_view all = input.reveal();
+  const std::size_t end_user = all.find('\0');
+  const std::size_t end_pass = end_user == std::string_view::npos ? end_user : all.find('\0', end_user + 1);
+  if (end_pass == std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "malformed request on fd 3 (need user\\0password\\0)");
+  }
+  if (end_user == 0) {
+    return fail(ErrorKind::invalid_input, "empty user name on fd 3");
+  }
+  return Request{std::string(all.substr(0, end_user)), SecretString(all.substr(end_user + 1, end_pass - end_user - 1))};
+}
+
+Result<Request> parse_pipe(SecretView input) {
+  std::string_view all = input.reveal();
+  const std::size_t nl = all.find('\n');
+  if (nl == std::string_view::npos || nl == 0) {
+    return fail(ErrorKind::invalid_input, "malformed input on stdin (need user\\npassword\\n)");
+  }
+  std::string_view pw = all.substr(nl + 1);
+  if (pw.ends_with('\n')) {
+    pw.remove_suffix(1);
+  }
+  if (pw.find('\n') != std::string_view::npos || all.find('\0') != std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "malformed input on stdin (extra lines or NUL)");
+  }
+  return Request{std::string(all.substr(0, nl)), SecretString(pw)};
+}
+
+namespace {
+
+constexpr int k_ok = 0;
+constexpr int k_rejected = 1;
+constexpr int k_misuse = 2;
+constexpr int k_unknown_user = 3;
+constexpr int k_tempfail = 111;
+
+struct Options {
+  bool pipe = false;
+  std::string socket;
+  std::string service;
+  int timeout_ms = 15000;
+  std::vector<char*> program; // reply program and its arguments
+};
+
+int misuse(const std::string& why) {
+  std::cerr << "authd-checkpassword: " << why << "\n";
+  return k_misuse;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+// Service names reach authd as [a-z0-9_.-]; anything else from the environment is dropped.
+std::string clean_service(const std::string& raw) {
+  const std::string s = ascii_lower(raw);
+  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos && s.size() <= 64 ? s : "";
+}
+
+// Well-formed UTF-8 (no overlongs, no surrogates). A user name that is not cannot exist in authd,
+// and could not travel in JSON: it is answered "no such user" without a request.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) {
+      return false;
+    }
+    unsigned cp = n == 1 ? c : c & (0x7fU >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3fU);
+    }
+    const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+std::string clean_ip(const std::string& ip) {
+  return ip.size() <= 64 && ip.find_first_not_of("0123456789abcdefABCDEF.:") == std::string::npos ? ip : "";
+}
+
+bool parse_args(int argc, char** argv, Options& o, std::string& error) {
+  o.socket = env("AUTHD_SOCKET").empty() ? "/run/authd/authd.sock" : env("AUTHD_SOCKET");
+  int i = 1;
+  for (; i < argc && std::strncmp(argv[i], "--", 2) == 0; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--pipe") {
+      o.pipe = true;
+    } else if ((arg == "--socket" || arg == "--service" || arg == "--timeout") && has_value) {
+      const std::string v = argv[++i];
+      if (arg == "--socket") {
+        o.socket = v;
+      } else if (arg == "--service") {
+        o.service = clean_service(v);
+        if (o.service.empty()) {
+          error = "--service takes [a-z0-9_.-]";
+          return false;
+        }
+      } else {
+        o.timeout_ms = std::atoi(v.c_str()) * 1000;
+        if (o.timeout_ms <= 0) {
+          error = "--timeout takes seconds > 0";
+          return false;
+        }
+      }
+    } else if (arg == "--") {
+      ++i;
+      break;
+    } else {
+      error = "unknown option " + arg;
+      return false;
+    }
+  }
+  for (; i < argc; ++i) {
+    o.program.push_back(argv[i]);
+  }
+  o.program.push_back(nullptr);
+  if (!o.pipe && o.program.size() < 2) {
+    error = "usage: authd-checkpassword [--socket PATH] PROGRAM [ARGS...]  |  --pipe [--socket PATH] [--service S]";
+    return false;
+  }
+  return true;
+}
+
+// Reads fd 3 to EOF: "user\0password\0timestamp\0...". Misuse on anything else.
+Result<Request> read_fd3() {
+  if (::fcntl(3, F_GETFD) == -1) {
+    return fail(ErrorKind::invalid_input, "fd 3 is not open (run me from Dovecot's checkpassword passdb)");
+  }
+  auto raw = read_secret(3, k_max_request);
+  if (!raw) {
+    return fail(ErrorKind::invalid_input, raw.error().kind == ErrorKind::invalid_input
+                                              ? "request on fd 3 is longer than 512 bytes"
+                                              : "cannot read fd 3: " + raw.error().message);
+  }
+  return parse_fd3(raw->view());
+}
+
+// Reads stdin: "user\npassword\n" (the last newline optional).
+Result<Request> read_pipe() {
+  auto raw = read_secret(0, 2048);
+  if (!raw) {
+    return fail(ErrorKind::invalid_input, raw.error().kind == ErrorKind::invalid_input
+                                              ? "input longer than 2048 bytes"
+                                              : "cannot read stdin: " + raw.error().message);
+  }
+  return parse_pipe(raw->view());
+}
+
+// The request body; the password travels base64-encoded so any byte sequence (latin-1 from an
+// old database included) reaches authd intact.
+std::string auth_body(const std::string& user, const SecretString& pw, const std::string& service, const std::string& ip) {
+  std::string b64 = base64_encode(reinterpret_cast<const unsigned char*>(pw.data()), pw.size());
+  std::string body = "{\"username\":" + json_string(user) + ",\"password_base64\":\"" + b64 + "\"";
+  wipe(b64.data(), b64.size());
+  if (!service.empty()) {
+    body += ",\"service\":\"" + service + "\"";
+  }
+  if (!ip.empty()) {
+    body += ",\"remote_ip\":\"" + ip + "\"";
+  }
+  return body + "}";
+}
+
+int run_pipe(const Options& o) {
+  auto req = read_pipe();
+  if (!req) {
+    return misuse(req.error().message);
+  }
+  if (!valid_utf8(req->user)) {
+    return k_rejected;
+  }
+  const std::string service = o.service.empty() ? (clean_service(env("CONTEXT")).empty() ? "http" : clean_service(env("CONTEXT"))) : o.service;
+  std::string body = auth_body(req->user, req->password, service, clean_ip(env("IP")));
+  auto reply = post_json(o.socket, "/v1/auth", body, o.timeout_ms);
+  wipe(body.data(), body.size());
+  if (!reply) {
+    std::cerr << "authd-checkpassword: " << reply.error().message << "\n";
+    return k_tempfail;
+  }
+  if (reply->status == 200) {
+    return k_ok;
+  }
+  return reply->status == 401 || reply->status == 403 ? k_rejected : k_tempfail;
+}
+
+// Success: the environment checkpassword-reply turns into Dovecot's reply, then exec it.
+int exec_reply(const Options& o, const std::string& reply_body, bool lookup) {
+  const std::string user = json_field(reply_body, "user");
+  const std::string home = json_field(reply_body, "home");
+  const std::string uid = json_field(reply_body, "uid");
+  const std::string gid = json_field(reply_body, "gid");
+  if (user.empty() || user.find('\t') != std::string::npos) {
+    std::cerr << "authd-checkpassword: authd answered without a usable user name\n";
+    return k_tempfail;
+  }
+  ::setenv("USER", user.c_str(), 1);
+  home.empty() ? ::unsetenv("HOME") : ::setenv("HOME", home.c_str(), 1); // never an inherited HOME
+  std::string extra;
+  if (!uid.empty() && uid != "null") {
+    ::setenv("userdb_uid", uid.c_str(), 1);
+    extra += "userdb_uid";
+  }
+  if (!gid.empty() && gid != "null") {
+    ::setenv("userdb_gid", gid.c_str(), 1);
+    extra += extra.empty() ? "userdb_gid" : " userdb_gid";
+  }
+  extra.empty() ? ::unsetenv("EXTRA") : ::setenv("EXTRA", extra.c_str(), 1);
+  if (lookup) {
+    ::setenv("AUTHORIZED", "2", 1);
+  }
+  ::execv(o.program[0], o.program.data());
+  std::cerr << "authd-checkpassword: cannot exec " << o.program[0] << ": " << std::strerror(errno) << "\n";
+  return k_tempfail;
+}
+
+int run_checkpassword(const Options& o) {
+  auto req = read_fd3();
+  if (!req) {
+    return misuse(req.error().message);
+  }
+  // AUTHORIZED=1: a passdb or userdb lookup. With CREDENTIALS_LOOKUP=1 Dovecot would also like
+  // the password in a scheme it can use; authd never returns hashes, so the answer carries only
+  // the user (non-plaintext mechanisms such as CRAM-MD5 cannot work: use plain/login).
+  const bool lookup = env("AUTHORIZED") == "1";
+  if (!valid_utf8(req->user)) {
+    return lookup ? k_unknown_user : k_rejected;
+  }
+  const std::string service = o.service.empty() ? clean_service(env("SERVICE")) : o.service;
+  const std::string ip = clean_ip(env("TCPREMOTEIP").empty() ? env("REMOTE_IP") : env("TCPREMOTEIP"));
+  std::string body = lookup ? "{\"username\":" + json_string(req->user) + (service.empty() ? "" : ",\"service\":\"" + service + "\"") + "}"
+                            : auth_body(req->user, req->password, service, ip);
+  req->password.clear();
+  auto reply = post_json(o.socket, lookup ? "/v1/lookup" : "/v1/auth", body, o.timeout_ms);
+  wipe(body.data(), body.size());
+  if (!reply) {
+    std::cerr << "authd-checkpassword: " << reply.error().message << "\n";
+    return k_tempfail;
+  }
+  switch (reply->status) {
+  case 200: return exec_reply(o, reply->body, lookup);
+  case 401:
+  case 403: return lookup ? k_unknown_user : k_rejected;
+  case 404: return lookup ? k_unknown_user : k_tempfail;
+  default:
+    std::cerr << "authd-checkpassword: authd answered HTTP " << reply->status << " (temporary failure)\n";
+    return k_tempfail;
+  }
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  Options o;
+  std::string error;
+  if (!parse_args(argc, argv, o, error)) {
+    return misuse(error);
+  }
+  return o.pipe ? run_pipe(o) : run_checkpassword(o);
+}
+
+} // namespace authd::checkpassword

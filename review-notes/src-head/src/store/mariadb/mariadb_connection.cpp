@@ -1,0 +1,202 @@
+// MariaDB driver on Connector/C: prepared statements only, RAII handles, connect/read/write
+// timeouts and an InnoDB lock-wait bound from the store timeout, CLIENT_FOUND_ROWS so an UPDATE
+// reports matched rows. Any client-side error (server gone, lost, timed out) marks the connection
+// broken, so the pool reconnects on the next request, and is a temporary failure.
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "../sql.hpp"
+
+namespace authd::store::detail {
+namespace {
+
+using MysqlHandle = std::unique_ptr<MYSQL, decltype(&mysql_close)>;
+using StmtHandle = std::unique_ptr<MYSQL_STMT, decltype(&mysql_stmt_close)>;
+
+ErrorKind kind_of(unsigned int code) {
+  if (code >= CR_MIN_ERROR && code <= CR_MAX_ERROR) {
+    return ErrorKind::temporary; // client side: connection refused, gone, lost, timeout
+  }
+  switch (code) {
+  case ER_DUP_ENTRY: return ErrorKind::conflict;
+  case ER_LOCK_WAIT_TIMEOUT:
+  case ER_LOCK_DEADLOCK:
+  case ER_CON_COUNT_ERROR:
+  case ER_SERVER_SHUTDOWN:
+  case ER_QUERY_INTERRUPTED:
+  case ER_OUT_OF_RESOURCES:
+  case ER_STATEMENT_TIMEOUT:
+  case ER_OPTION_PREVENTS_STATEMENT: // read-only server
+    return ErrorKind::temporary;
+  default: return ErrorKind::permanent;
+  }
+}
+
+class MariadbConnection final : public SqlConnection {
+public:
+  explicit MariadbConnection(MysqlHandle db) : m_db(std::move(db)) {}
+
+  Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+    auto st = run(sql, params);
+    if (!st) {
+      return tl::unexpected(st.error());
+    }
+    const auto affected = static_cast<std::int64_t>(mysql_stmt_affected_rows(*st));
+    if (mysql_stmt_field_count(*st) > 0) {
+      mysql_stmt_free_result(*st);
+    }
+    return affected < 0 ? 0 : affected;
+  }
+
+  Status query(std::string_view sql, const std::vector<SqlValue>& params,
+               const std::function<void(const Row&)>& row) override {
+    auto st = run(sql, params);
+    if (!st) {
+      return tl::unexpected(st.error());
+    }
+    MYSQL_STMT* s = *st;
+    const unsigned int n = mysql_stmt_field_count(s);
+    std::vector<MYSQL_BIND> binds(n);
+    std::vector<std::vector<char>> bufs(n, std::vector<char>(256));
+    std::vector<unsigned long> lens(n);
+    std::vector<my_bool> nulls(n);
+    for (unsigned int i = 0; i < n; ++i) {
+      std::memset(&binds[i], 0, sizeof(MYSQL_BIND));
+      binds[i].buffer_type = MYSQL_TYPE_STRING;
+      binds[i].buffer = bufs[i].data();
+      binds[i].buffer_length = bufs[i].size();
+      binds[i].length = &lens[i];
+      binds[i].is_null = &nulls[i];
+    }
+    if ((n > 0 && mysql_stmt_bind_result(s, binds.data()) != 0) || mysql_stmt_store_result(s) != 0) {
+      return error(s);
+    }
+    Row r(n);
+    int rc = 0;
+    while ((rc = mysql_stmt_fetch(s)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+      for (unsigned int i = 0; i < n; ++i) {
+        if (nulls[i] != 0) {
+          r[i].reset();
+          continue;
+        }
+        if (lens[i] > bufs[i].size()) { // truncated: fetch the whole column
+          std::vector<char> big(lens[i]);
+          MYSQL_BIND b{};
+          b.buffer_type = MYSQL_TYPE_STRING;
+          b.buffer = big.data();
+          b.buffer_length = big.size();
+          mysql_stmt_fetch_column(s, &b, i, 0);
+          r[i] = std::string(big.data(), big.size());
+        } else {
+          r[i] = std::string(bufs[i].data(), lens[i]);
+        }
+      }
+      row(r);
+    }
+    mysql_stmt_free_result(s);
+    if (rc != MYSQL_NO_DATA) {
+      return error(s);
+    }
+    return {};
+  }
+
+  std::int64_t last_insert_id() override { return static_cast<std::int64_t>(mysql_insert_id(m_db.get())); }
+  bool broken() const override { return m_broken; }
+
+private:
+  tl::unexpected<Error> error(MYSQL_STMT* s) {
+    const unsigned int code = mysql_stmt_errno(s);
+    const ErrorKind kind = kind_of(code);
+    if (kind == ErrorKind::temporary) {
+      m_broken = true;
+    }
+    return fail(kind, "mariadb: " + std::string(mysql_stmt_error(s)) + " (" + std::to_string(code) + ")");
+  }
+
+  Result<MYSQL_STMT*> run(std::string_view sql, const std::vector<SqlValue>& params) {
+    auto it = m_cache.find(std::string(sql));
+    if (it == m_cache.end()) {
+      StmtHandle st(mysql_stmt_init(m_db.get()), &mysql_stmt_close);
+      if (!st) {
+        m_broken = true;
+        return fail(ErrorKind::temporary, "mariadb: out of memory");
+      }
+      if (mysql_stmt_prepare(st.get(), sql.data(), sql.size()) != 0) {
+        return error(st.get());
+      }
+      it = m_cache.emplace(std::string(sql), std::move(st)).first;
+    }
+    MYSQL_STMT* s = it->second.get();
+    std::vector<MYSQL_BIND> binds(params.size());
+    std::vector<long long> ints(params.size());
+    std::vector<unsigned long> lens(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      std::memset(&binds[i], 0, sizeof(MYSQL_BIND));
+      if (const auto* v = std::get_if<std::int64_t>(&params[i])) {
+        ints[i] = *v;
+        binds[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        binds[i].buffer = &ints[i];
+      } else if (const auto* t = std::get_if<std::string_view>(&params[i])) {
+        lens[i] = static_cast<unsigned long>(t->size());
+        binds[i].buffer_type = MYSQL_TYPE_STRING;
+        binds[i].buffer = const_cast<char*>(t->data());
+        binds[i].buffer_length = lens[i];
+        binds[i].length = &lens[i];
+      } else {
+        binds[i].buffer_type = MYSQL_TYPE_NULL;
+      }
+    }
+    if ((!params.empty() && mysql_stmt_bind_param(s, binds.data()) != 0) || mysql_stmt_execute(s) != 0) {
+      auto err = error(s);
+      if (m_broken) {
+        m_cache.clear();
+      }
+      return err;
+    }
+    return s;
+  }
+
+  MysqlHandle m_db;
+  std::unordered_map<std::string, StmtHandle> m_cache;
+  bool m_broken = false;
+};
+
+} // namespace
+
+const Dialect k_mariadb = {"mariadb", "START TRANSACTION", "INSERT IGNORE",
+                           "SELECT GET_LOCK('authd_migrate', 30)", "SELECT RELEASE_LOCK('authd_migrate')",
+                           "SELECT RELEASE_LOCK('authd_migrate')", mariadb_migrations};
+
+Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarget& t, int timeout_ms) {
+  static std::once_flag init;
+  std::call_once(init, [] { mysql_library_init(0, nullptr, nullptr); });
+  MysqlHandle db(mysql_init(nullptr), &mysql_close);
+  if (!db) {
+    return fail(ErrorKind::temporary, "mariadb: out of memory");
+  }
+  const unsigned int secs = static_cast<unsigned int>((timeout_ms + 999) / 1000);
+  const my_bool no = 0;
+  mysql_options(db.get(), MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+  mysql_options(db.get(), MYSQL_OPT_READ_TIMEOUT, &secs);
+  mysql_options(db.get(), MYSQL_OPT_WRITE_TIMEOUT, &secs);
+  mysql_options(db.get(), MYSQL_OPT_RECONNECT, &no); // the pool reconnects, with fresh statements
+  mysql_options(db.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  const std::string init_sql = "SET SESSION innodb_lock_wait_timeout = " + std::to_string(secs);
+  mysql_options(db.get(), MYSQL_INIT_COMMAND, init_sql.c_str());
+  if (mysql_real_connect(db.get(), t.host.c_str(), t.user.c_str(), t.password.c_str(), t.database.c_str(), t.port,
+                         t.socket.empty() ? nullptr : t.socket.c_str(), CLIENT_FOUND_ROWS) == nullptr) {
+    const unsigned int code = mysql_errno(db.get());
+    // access denied / unknown database will not heal by retrying
+    const ErrorKind kind = (code == ER_ACCESS_DENIED_ERROR || code == ER_BAD_DB_ERROR || code == ER_DBACCESS_DENIED_ERROR)
+                               ? ErrorKind::permanent : ErrorKind::temporary;
+    return fail(kind, "mariadb: cannot connect: " + std::string(mysql_error(db.get())));
+  }
+  return std::unique_ptr<SqlConnection>(std::make_unique<MariadbConnection>(std::move(db)));
+}
+
+} // namespace authd::store::detail

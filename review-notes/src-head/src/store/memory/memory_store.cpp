@@ -1,0 +1,210 @@
+// In-memory CredentialStore with the drivers' semantics, for unit tests of the layers above.
+// It can be told to fail (set_failing) to test temporary-failure paths.
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "authd/store/credential_store.hpp"
+
+namespace authd::store {
+namespace {
+
+class MemoryStore final : public CredentialStore {
+public:
+  Result<int> migrate() override { return 1; }
+  Result<int> check_schema() override { return 1; }
+  Status ping() override { return {}; }
+
+  Result<std::optional<Account>> find(std::string_view username) override {
+    auto name = normalize_username(username);
+    std::lock_guard lock(m_mutex);
+    if (!name || !m_by_name.contains(*name)) {
+      return std::optional<Account>{};
+    }
+    return std::optional<Account>(m_accounts.at(m_by_name.at(*name)));
+  }
+
+  Result<std::int64_t> create(const NewAccount& n, const Event& event) override {
+    auto name = normalize_username(n.username);
+    if (!name) {
+      return tl::unexpected(name.error());
+    }
+    std::lock_guard lock(m_mutex);
+    if (m_by_name.contains(*name)) {
+      return fail(ErrorKind::conflict, "user '" + *name + "' exists");
+    }
+    Account a;
+    a.id = ++m_next_id;
+    a.username = *name;
+    a.password_hash = n.password_hash;
+    a.enabled = n.enabled;
+    a.home = n.home;
+    a.uid = n.uid;
+    a.gid = n.gid;
+    a.created_at = a.password_changed_at = now_seconds();
+    a.services = n.services;
+    std::sort(a.services.begin(), a.services.end());
+    a.services.erase(std::unique(a.services.begin(), a.services.end()), a.services.end());
+    m_by_name[a.username] = a.id;
+    m_accounts[a.id] = a;
+    log(event, a.username);
+    return a.id;
+  }
+
+  Result<bool> swap_hash(std::int64_t id, std::string_view expected, std::string_view fresh,
+                         const Event& event) override {
+    std::lock_guard lock(m_mutex);
+    auto it = m_accounts.find(id);
+    if (it == m_accounts.end() || it->second.password_hash != expected) {
+      return false;
+    }
+    it->second.password_hash = std::string(fresh);
+    it->second.password_changed_at = now_seconds();
+    log(event, it->second.username);
+    return true;
+  }
+
+  Status set_hash(std::string_view username, std::string_view hash, const Event& event) override {
+    return with_account(username, event, [&](Account& a) {
+      a.password_hash = std::string(hash);
+      a.password_changed_at = now_seconds();
+    });
+  }
+
+  Status set_enabled(std::string_view username, bool enabled, const Event& event) override {
+    return with_account(username, event, [&](Account& a) { a.enabled = enabled; });
+  }
+
+  Status remove(std::string_view username, const Event& event) override {
+    std::int64_t id = 0;
+    auto ok = with_account(username, event, [&](Account& a) { id = a.id; });
+    if (ok) {
+      std::lock_guard lock(m_mutex);
+      m_by_name.erase(m_accounts.at(id).username);
+      m_accounts.erase(id);
+    }
+    return ok;
+  }
+
+  Status grant(std::string_view username, std::string_view service, const Event& event) override {
+    if (auto ok = check_service(service); !ok) {
+      return ok;
+    }
+    return with_account(username, event, [&](Account& a) {
+      if (!allowed(a, service) || a.services.empty()) {
+        a.services.emplace_back(service);
+        std::sort(a.services.begin(), a.services.end());
+      }
+    });
+  }
+
+  Status revoke(std::string_view username, std::string_view service, const Event& event) override {
+    bool had = false;
+    auto ok = with_account(username, event, [&](Account& a) {
+      auto it = std::find(a.services.begin(), a.services.end(), service);
+      had = it != a.services.end();
+      if (had) {
+        a.services.erase(it);
+      }
+    });
+    if (ok && !had) {
+      return fail(ErrorKind::not_found, "no such grant");
+    }
+    return ok;
+  }
+
+  Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override {
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_accounts.find(id); it != m_accounts.end()) {
+      it->second.last_login_at = at;
+      it->second.last_login_service = std::string(service);
+    }
+    return {};
+  }
+
+  Status for_each(const std::function<bool(const Account&)>& visit) override {
+    std::vector<Account> all;
+    {
+      std::lock_guard lock(m_mutex);
+      for (const auto& [id, a] : m_accounts) {
+        all.push_back(a);
+        all.back().services.clear();
+      }
+    }
+    for (const Account& a : all) {
+      if (!visit(a)) {
+        break;
+      }
+    }
+    return {};
+  }
+
+  Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override {
+    std::lock_guard lock(m_mutex);
+    std::vector<Event> out;
+    for (auto it = m_events.rbegin(); it != m_events.rend() && out.size() < limit; ++it) {
+      if (username.empty() || it->username == username) {
+        out.push_back(*it);
+      }
+    }
+    return out;
+  }
+
+  Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const ImportRecord&, ImportOutcome)>& done) override {
+    ImportRecord rec;
+    while (next(rec)) {
+      auto name = normalize_username(rec.account.username);
+      if (!name) {
+        return tl::unexpected(name.error());
+      }
+      if (!m_by_name.contains(*name)) {
+        NewAccount n = rec.account;
+        n.services.clear();
+        (void)create(n, Event{0, "", "import", actor, "", rec.scheme, ""});
+        done(rec, ImportOutcome::imported);
+      } else if (update) {
+        (void)set_hash(*name, rec.account.password_hash, Event{0, "", "import", actor, "", rec.scheme, ""});
+        done(rec, ImportOutcome::updated);
+      } else {
+        done(rec, ImportOutcome::skipped);
+      }
+    }
+    return {};
+  }
+
+private:
+  void log(Event e, const std::string& username) {
+    e.username = username;
+    e.at = e.at != 0 ? e.at : now_seconds();
+    m_events.push_back(std::move(e));
+  }
+
+  template <class Fn>
+  Status with_account(std::string_view username, const Event& event, Fn&& change) {
+    auto name = normalize_username(username);
+    if (!name) {
+      return tl::unexpected(name.error());
+    }
+    std::lock_guard lock(m_mutex);
+    auto it = m_by_name.find(*name);
+    if (it == m_by_name.end()) {
+      return fail(ErrorKind::not_found, "no such user '" + *name + "'");
+    }
+    change(m_accounts.at(it->second));
+    log(event, *name);
+    return {};
+  }
+
+  std::mutex m_mutex;
+  std::map<std::int64_t, Account> m_accounts;
+  std::map<std::string, std::int64_t> m_by_name;
+  std::vector<Event> m_events;
+  std::int64_t m_next_id = 0;
+};
+
+} // namespace
+
+std::unique_ptr<CredentialStore> make_memory_store() { return std::make_unique<MemoryStore>(); }
+
+} // namespace authd::store

@@ -1,0 +1,105 @@
+#pragma once
+// Private to the store module: the small SQL connection interface both drivers implement, so
+// the credential-store logic (sql_store.cpp) is written once. Parameters are always bound
+// (prepared statements only); values travel as text, integers or NULL.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "authd/util/result.hpp"
+#include "migrations.hpp"
+
+namespace authd::store::detail {
+
+using SqlValue = std::variant<std::monostate, std::int64_t, std::string_view>;
+using Row = std::vector<std::optional<std::string>>;
+
+class SqlConnection {
+public:
+  virtual ~SqlConnection() = default;
+  // Executes one statement; returns the number of rows it matched/changed.
+  virtual Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+  // Runs a query, calling `row` for each result row.
+  virtual Status query(std::string_view sql, const std::vector<SqlValue>& params,
+                       const std::function<void(const Row&)>& row) = 0;
+  virtual std::int64_t last_insert_id() = 0;
+  // True after an error that leaves the connection unusable: the pool drops it.
+  virtual bool broken() const = 0;
+};
+
+struct Dialect {
+  std::string_view name;
+  std::string_view begin;         // "BEGIN IMMEDIATE" / "START TRANSACTION"
+  std::string_view insert_ignore; // "INSERT OR IGNORE" / "INSERT IGNORE"
+  std::string_view migrate_lock;   // serialises concurrent migrations (authd + authctl)
+  std::string_view migrate_unlock;
+  std::string_view migrate_abort;  // after a failed migration
+  const std::vector<Migration>& (*migrations)();
+};
+
+// A fixed-size pool of connections created on demand by `connect`. acquire() waits at most
+// timeout for a free slot; a broken connection is dropped when its lease ends.
+class ConnectionPool {
+public:
+  using Connect = std::function<Result<std::unique_ptr<SqlConnection>>()>;
+  ConnectionPool(Connect connect, int size, std::chrono::milliseconds timeout);
+
+  class Lease {
+  public:
+    Lease(ConnectionPool* pool, std::unique_ptr<SqlConnection> conn) : m_pool(pool), m_conn(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    SqlConnection& operator*() const { return *m_conn; }
+    SqlConnection* operator->() const { return m_conn.get(); }
+
+  private:
+    ConnectionPool* m_pool;
+    std::unique_ptr<SqlConnection> m_conn;
+  };
+
+  Result<Lease> acquire();
+
+private:
+  void release(std::unique_ptr<SqlConnection> conn);
+
+  Connect m_connect;
+  int m_size;
+  std::chrono::milliseconds m_timeout;
+  std::mutex m_mutex;
+  std::condition_variable m_freed;
+  std::vector<std::unique_ptr<SqlConnection>> m_idle;
+  int m_out = 0; // connections leased or being opened
+};
+
+} // namespace authd::store::detail
+
+namespace authd::store {
+class CredentialStore;
+}
+
+namespace authd::store::detail {
+
+// The CredentialStore over a pool and a dialect.
+std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect);
+
+// Driver entry points (one file each).
+Result<std::unique_ptr<SqlConnection>> open_sqlite_connection(const std::string& path, int timeout_ms);
+extern const Dialect k_sqlite;
+
+struct MariadbTarget {
+  std::string user, password, host, database, socket;
+  unsigned port = 3306;
+};
+Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarget& target, int timeout_ms);
+extern const Dialect k_mariadb;
+
+} // namespace authd::store::detail

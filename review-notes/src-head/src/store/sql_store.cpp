@@ -1,0 +1,351 @@
+// The credential store over any SqlConnection (SQLite or MariaDB): every statement prepared,
+// every write that spans rows in one transaction, the upgrade write a compare-and-swap.
+#include "sql_store.hpp"
+
+namespace authd::store::detail {
+
+Result<std::int64_t> SqlStore::transaction(const Body& body) {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  if (auto begin = (*conn)->exec(m_dialect.begin, {}); !begin) {
+    return tl::unexpected(begin.error());
+  }
+  auto result = body(**conn);
+  if (!result) {
+    (void)(*conn)->exec("ROLLBACK", {});
+    return result;
+  }
+  if (auto commit = (*conn)->exec("COMMIT", {}); !commit) {
+    (void)(*conn)->exec("ROLLBACK", {});
+    return tl::unexpected(commit.error());
+  }
+  return result;
+}
+
+Result<int> SqlStore::read_version(SqlConnection& conn) {
+  int version = -1;
+  auto ok = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", {},
+                       [&](const Row& r) { version = static_cast<int>(to_int(r[0])); });
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return version;
+}
+
+Result<int> SqlStore::migrate() {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  SqlConnection& c = **conn;
+  if (auto ok = c.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  if (auto ok = c.query(m_dialect.migrate_lock, {}, [](const Row&) {}); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  auto run = [&]() -> Result<int> {
+    auto version = read_version(c);
+    if (!version) {
+      return version;
+    }
+    const auto& all = m_dialect.migrations();
+    if (*version > all.back().version) {
+      return fail(ErrorKind::permanent, "database schema version " + std::to_string(*version) +
+                                            " is newer than this authd knows (" +
+                                            std::to_string(all.back().version) + ")");
+    }
+    for (const Migration& m : all) {
+      if (m.version <= *version) {
+        continue;
+      }
+      for (const std::string& stmt : split_statements(m.sql)) {
+        if (auto ok = c.exec(stmt, {}); !ok) {
+          return fail(ok.error().kind, std::string(m.name) + ": " + ok.error().message);
+        }
+      }
+      if (auto ok = c.exec("INSERT INTO schema_version (version) VALUES (?)", {std::int64_t{m.version}}); !ok) {
+        return tl::unexpected(ok.error());
+      }
+      *version = m.version;
+    }
+    return version;
+  };
+  auto result = run();
+  (void)c.query(result ? m_dialect.migrate_unlock : m_dialect.migrate_abort, {}, [](const Row&) {});
+  return result;
+}
+
+Result<int> SqlStore::check_schema() {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  auto version = read_version(**conn);
+  const int known = m_dialect.migrations().back().version;
+  if (!version) {
+    if (version.error().kind == ErrorKind::temporary) {
+      return version;
+    }
+    return fail(ErrorKind::permanent, "no authd schema in this database: run 'authctl db migrate'");
+  }
+  if (*version != known) {
+    return fail(ErrorKind::permanent, "database schema version " + std::to_string(*version) + ", this build knows " +
+                                          std::to_string(known) +
+                                          (*version < known ? ": run 'authctl db migrate'" : ": upgrade authd"));
+  }
+  return version;
+}
+
+Status SqlStore::ping() {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  return (*conn)->query("SELECT 1", {}, [](const Row&) {});
+}
+
+Result<std::optional<Account>> SqlStore::find(std::string_view username) {
+  auto name = normalize_username(username);
+  if (!name) {
+    return std::optional<Account>{}; // cannot exist
+  }
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  std::optional<Account> found;
+  const std::string sql = "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE username = ?";
+  if (auto ok = (*conn)->query(sql, {std::string_view(*name)}, [&](const Row& r) { found = account_from(r); }); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  if (found) {
+    auto ok = (*conn)->query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {found->id},
+                             [&](const Row& r) { found->services.push_back(r[0].value_or("")); });
+    if (!ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
+  return found;
+}
+
+Status SqlStore::write_event(SqlConnection& conn, const Event& e, std::string_view username) {
+  auto ok = conn.exec("INSERT INTO events (at, username, kind, actor, from_scheme, to_scheme, detail) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      {e.at != 0 ? e.at : now_seconds(), username, std::string_view(e.kind), std::string_view(e.actor),
+                       std::string_view(e.from_scheme), std::string_view(e.to_scheme), std::string_view(e.detail)});
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return {};
+}
+
+Result<std::int64_t> SqlStore::create(const NewAccount& account, const Event& event) {
+  auto name = normalize_username(account.username);
+  if (!name) {
+    return tl::unexpected(name.error());
+  }
+  for (const std::string& s : account.services) {
+    if (auto ok = check_service(s); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
+  const std::int64_t now = now_seconds();
+  return transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto ins = c.exec("INSERT INTO accounts (username, password_hash, enabled, home, uid, gid, created_at, "
+                      "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      {std::string_view(*name), std::string_view(account.password_hash),
+                       std::int64_t{account.enabled ? 1 : 0}, opt(account.home), opt(account.uid),
+                       opt(account.gid), now, now});
+    if (!ins) {
+      return ins.error().kind == ErrorKind::conflict ? fail(ErrorKind::conflict, "user '" + *name + "' exists")
+                                                     : tl::unexpected(ins.error());
+    }
+    const std::int64_t id = c.last_insert_id();
+    for (const std::string& s : std::set<std::string>(account.services.begin(), account.services.end())) {
+      if (auto ok = c.exec("INSERT INTO grants (account_id, service) VALUES (?, ?)", {id, std::string_view(s)}); !ok) {
+        return tl::unexpected(ok.error());
+      }
+    }
+    if (auto ok = write_event(c, event, *name); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    return id;
+  });
+}
+
+Result<bool> SqlStore::swap_hash(std::int64_t id, std::string_view expected, std::string_view fresh,
+                                 const Event& event) {
+  auto won = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto n = c.exec("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ? AND password_hash = ?",
+                    {fresh, now_seconds(), id, expected});
+    if (!n || *n == 0) {
+      return n;
+    }
+    if (auto ok = write_event(c, event, event.username); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    return n;
+  });
+  if (!won) {
+    return tl::unexpected(won.error());
+  }
+  return *won == 1;
+}
+
+Status SqlStore::change_user(std::string_view username, std::string_view sql, std::vector<SqlValue> params,
+                             const Event& event) {
+  auto name = normalize_username(username);
+  if (!name) {
+    return tl::unexpected(name.error());
+  }
+  params.emplace_back(std::string_view(*name));
+  auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto changed = c.exec(sql, params);
+    if (!changed || *changed == 0) {
+      return changed;
+    }
+    if (auto ok = write_event(c, event, *name); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    return changed;
+  });
+  if (!n) {
+    return tl::unexpected(n.error());
+  }
+  if (*n == 0) {
+    return fail(ErrorKind::not_found, "no such user '" + *name + "'");
+  }
+  return {};
+}
+
+Status SqlStore::set_hash(std::string_view username, std::string_view hash, const Event& event) {
+  return change_user(username, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+                     {hash, now_seconds()}, event);
+}
+
+Status SqlStore::set_enabled(std::string_view username, bool enabled, const Event& event) {
+  return change_user(username, "UPDATE accounts SET enabled = ? WHERE username = ?", {std::int64_t{enabled ? 1 : 0}},
+                     event);
+}
+
+Status SqlStore::remove(std::string_view username, const Event& event) {
+  return change_user(username, "DELETE FROM accounts WHERE username = ?", {}, event);
+}
+
+Status SqlStore::grant(std::string_view username, std::string_view service, const Event& event) {
+  if (auto ok = check_service(service); !ok) {
+    return ok;
+  }
+  auto found = find(username);
+  if (!found) {
+    return tl::unexpected(found.error());
+  }
+  if (!*found) {
+    return fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'");
+  }
+  const std::string sql = std::string(m_dialect.insert_ignore) + " INTO grants (account_id, service) VALUES (?, ?)";
+  auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto ins = c.exec(sql, {(*found)->id, service});
+    if (ins && *ins > 0) {
+      if (auto ok = write_event(c, event, (*found)->username); !ok) {
+        return tl::unexpected(ok.error());
+      }
+    }
+    return ins;
+  });
+  return n ? Status{} : tl::unexpected(n.error());
+}
+
+Status SqlStore::revoke(std::string_view username, std::string_view service, const Event& event) {
+  auto name = normalize_username(username);
+  if (!name) {
+    return tl::unexpected(name.error());
+  }
+  auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto del = c.exec("DELETE FROM grants WHERE service = ? AND account_id = (SELECT id FROM accounts WHERE username = ?)",
+                      {service, std::string_view(*name)});
+    if (del && *del > 0) {
+      if (auto ok = write_event(c, event, *name); !ok) {
+        return tl::unexpected(ok.error());
+      }
+    }
+    return del;
+  });
+  if (!n) {
+    return tl::unexpected(n.error());
+  }
+  return *n == 0 ? fail(ErrorKind::not_found, "'" + *name + "' has no grant for '" + std::string(service) + "'")
+                 : Status{};
+}
+
+Status SqlStore::record_login(std::int64_t id, std::string_view service, std::int64_t at) {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  auto n = (*conn)->exec("UPDATE accounts SET last_login_at = ?, last_login_service = ? WHERE id = ?", {at, service, id});
+  return n ? Status{} : tl::unexpected(n.error());
+}
+
+Status SqlStore::for_each(const std::function<bool(const Account&)>& visit) {
+  const std::string sql = "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE id > ? ORDER BY id LIMIT " +
+                          std::to_string(k_page);
+  std::int64_t after = 0;
+  for (;;) {
+    std::vector<Account> page;
+    {
+      auto conn = m_pool->acquire(); // released before visiting: the callback may use the store
+      if (!conn) {
+        return tl::unexpected(conn.error());
+      }
+      auto ok = (*conn)->query(sql, {after}, [&](const Row& r) { page.push_back(account_from(r)); });
+      if (!ok) {
+        return ok;
+      }
+    }
+    for (const Account& a : page) {
+      if (!visit(a)) {
+        return {};
+      }
+    }
+    if (page.size() < k_page) {
+      return {};
+    }
+    after = page.back().id;
+  }
+}
+
+Result<std::vector<Event>> SqlStore::events(std::string_view username, std::size_t limit) {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  std::vector<Event> out;
+  const std::string cols = "SELECT at, username, kind, actor, from_scheme, to_scheme, detail FROM events ";
+  const std::string tail = "ORDER BY id DESC LIMIT " + std::to_string(limit);
+  auto add = [&](const Row& r) {
+    out.push_back({to_int(r[0]), r[1].value_or(""), r[2].value_or(""), r[3].value_or(""), r[4].value_or(""),
+                   r[5].value_or(""), r[6].value_or("")});
+  };
+  Status ok;
+  if (username.empty()) {
+    ok = (*conn)->query(cols + tail, {}, add);
+  } else {
+    const auto name = normalize_username(username);
+    const std::string key = name ? *name : std::string(username);
+    ok = (*conn)->query(cols + "WHERE username = ? " + tail, {std::string_view(key)}, add);
+  }
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return out;
+}
+
+std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect) {
+  return std::make_unique<SqlStore>(std::move(pool), dialect);
+}
+
+} // namespace authd::store::detail

@@ -1,0 +1,85 @@
+#pragma once
+// Private to the store module: the SQL credential store's class, shared by sql_store.cpp (the
+// account operations) and sql_import.cpp (bulk import).
+#include <set>
+
+#include "authd/store/credential_store.hpp"
+#include "sql.hpp"
+
+namespace authd::store::detail {
+
+inline constexpr std::string_view k_account_columns =
+    "id, username, password_hash, enabled, home, uid, gid, created_at, password_changed_at, "
+    "last_login_at, last_login_service";
+inline constexpr std::size_t k_page = 1000;
+
+inline std::int64_t to_int(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
+
+inline Account account_from(const Row& r) {
+  Account a;
+  a.id = to_int(r[0]);
+  a.username = r[1].value_or("");
+  a.password_hash = r[2].value_or("");
+  a.enabled = to_int(r[3]) != 0;
+  a.home = r[4];
+  if (r[5]) {
+    a.uid = to_int(r[5]);
+  }
+  if (r[6]) {
+    a.gid = to_int(r[6]);
+  }
+  a.created_at = to_int(r[7]);
+  a.password_changed_at = to_int(r[8]);
+  if (r[9]) {
+    a.last_login_at = to_int(r[9]);
+  }
+  a.last_login_service = r[10].value_or("");
+  return a;
+}
+
+inline SqlValue opt(const std::optional<std::string>& v) {
+  return v ? SqlValue(std::string_view(*v)) : SqlValue(std::monostate{});
+}
+inline SqlValue opt(const std::optional<std::int64_t>& v) { return v ? SqlValue(*v) : SqlValue(std::monostate{}); }
+
+class SqlStore final : public CredentialStore {
+public:
+  SqlStore(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect)
+      : m_pool(std::move(pool)), m_dialect(dialect) {}
+
+  Result<int> migrate() override;
+  Result<int> check_schema() override;
+  Status ping() override;
+  Result<std::optional<Account>> find(std::string_view username) override;
+  Result<std::int64_t> create(const NewAccount& account, const Event& event) override;
+  Result<bool> swap_hash(std::int64_t id, std::string_view expected, std::string_view fresh,
+                         const Event& event) override;
+  Status set_hash(std::string_view username, std::string_view hash, const Event& event) override;
+  Status set_enabled(std::string_view username, bool enabled, const Event& event) override;
+  Status remove(std::string_view username, const Event& event) override;
+  Status grant(std::string_view username, std::string_view service, const Event& event) override;
+  Status revoke(std::string_view username, std::string_view service, const Event& event) override;
+  Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override;
+  Status for_each(const std::function<bool(const Account&)>& visit) override;
+  Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override;
+  Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const ImportRecord&, ImportOutcome)>& done) override;
+
+private:
+  using Body = std::function<Result<std::int64_t>(SqlConnection&)>;
+  // Runs body in a transaction on one connection; rolls back on error.
+  Result<std::int64_t> transaction(const Body& body);
+  Result<int> read_version(SqlConnection& conn);
+  static Status write_event(SqlConnection& conn, const Event& event, std::string_view username);
+  // UPDATE/DELETE by username plus its event; ErrorKind::not_found when no row matched.
+  Status change_user(std::string_view username, std::string_view sql, std::vector<SqlValue> params,
+                     const Event& event);
+  Result<std::int64_t> import_batch(SqlConnection& c, std::vector<ImportRecord>& batch, bool update,
+                                    const std::string& actor, std::int64_t now,
+                                    const std::function<void(const ImportRecord&, ImportOutcome)>& done);
+
+  std::unique_ptr<ConnectionPool> m_pool;
+  const Dialect& m_dialect;
+};
+
+} // namespace authd::store::detail

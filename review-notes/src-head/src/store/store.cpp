@@ -1,0 +1,211 @@
+// Store entry points shared by every driver: URL parsing, name rules, the factory.
+#include <chrono>
+#include <charconv>
+
+#include "authd/store/credential_store.hpp"
+#include "authd/util/encoding.hpp"
+#include "sql.hpp"
+
+namespace authd::store {
+namespace {
+
+// Percent-decoding for user and password in URLs (a password may contain '@' or ':').
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= s.size()) {
+      return std::nullopt;
+    }
+    const auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, value, 16);
+    if (ec != std::errc() || p != s.data() + i + 3) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return out;
+}
+
+bool parse_port(std::string_view digits, unsigned& port) {
+  const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return ec == std::errc() && p == digits.data() + digits.size() && port > 0 && port <= 65535;
+}
+
+Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
+  // USER:PASS@HOST[:PORT]/DB[?socket=/path]
+  detail::MariadbTarget t;
+  const std::size_t at = rest.substr(0, rest.find('?')).rfind('@'); // a raw '@' in the password is tolerated
+  if (at == std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "mariadb URL needs USER:PASS@HOST/DB");
+  }
+  const std::string_view cred = rest.substr(0, at);
+  std::string_view where = rest.substr(at + 1);
+  const std::size_t colon = cred.find(':');
+  auto user = percent_decode(cred.substr(0, colon));
+  auto pass = percent_decode(colon == std::string_view::npos ? "" : cred.substr(colon + 1));
+  const std::size_t slash = where.find('/');
+  if (!user || !pass || user->empty() || slash == std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "mariadb URL needs USER:PASS@HOST/DB");
+  }
+  t.user = *user;
+  t.password = *pass;
+  std::string_view hostport = where.substr(0, slash);
+  std::string_view db = where.substr(slash + 1);
+  if (const std::size_t q = db.find('?'); q != std::string_view::npos) {
+    const std::string_view query = db.substr(q + 1);
+    db = db.substr(0, q);
+    if (!query.starts_with("socket=")) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: only ?socket=PATH is understood");
+    }
+    t.socket = std::string(query.substr(7));
+  }
+  std::size_t colon_at = std::string_view::npos;
+  if (hostport.starts_with('[')) { // [::1]:3306
+    const std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: unterminated [IPv6] host");
+    }
+    colon_at = close + 1 < hostport.size() && hostport[close + 1] == ':' ? close + 1 : std::string_view::npos;
+    if (colon_at != std::string_view::npos) {
+      if (!parse_port(hostport.substr(colon_at + 1), t.port)) {
+        return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
+      }
+    }
+    hostport = hostport.substr(1, close - 1);
+  } else if ((colon_at = hostport.rfind(':')) != std::string_view::npos) {
+    if (!parse_port(hostport.substr(colon_at + 1), t.port)) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
+    }
+    hostport = hostport.substr(0, colon_at);
+  }
+  t.host = std::string(hostport);
+  t.database = std::string(db);
+  if (t.host.empty() || t.database.empty()) {
+    return fail(ErrorKind::invalid_input, "mariadb URL needs a host and a database");
+  }
+  return t;
+}
+
+} // namespace
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<std::string> normalize_username(std::string_view username) {
+  if (username.empty() || username.size() > 255) {
+    return fail(ErrorKind::invalid_input, "username must be 1 to 255 bytes");
+  }
+  for (char c : username) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return fail(ErrorKind::invalid_input, "username contains a control character");
+    }
+  }
+  return ascii_lower(username);
+}
+
+Status check_service(std::string_view service) {
+  const bool ok = !service.empty() && service.size() <= 64 &&
+                  service.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string_view::npos;
+  if (!ok) {
+    return fail(ErrorKind::invalid_input, "service names are 1 to 64 characters of a-z 0-9 _ . -");
+  }
+  return {};
+}
+
+bool allowed(const Account& account, std::string_view service) {
+  if (account.services.empty()) {
+    return true;
+  }
+  for (const std::string& s : account.services) {
+    if (s == service) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options) {
+  const auto timeout = std::chrono::milliseconds(options.timeout_ms);
+  if (url.starts_with("sqlite:")) {
+    std::string path = url.substr(7);
+    if (path.starts_with("//")) {
+      path = path.substr(2); // sqlite:///abs/path -> /abs/path
+    }
+    if (path.empty()) {
+      return fail(ErrorKind::invalid_input, "sqlite URL needs a path");
+    }
+    auto connect = [path, t = options.timeout_ms] { return detail::open_sqlite_connection(path, t); };
+    return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
+                                  detail::k_sqlite);
+  }
+  if (url.starts_with("mariadb://") || url.starts_with("mysql://")) {
+    auto target = parse_mariadb(std::string_view(url).substr(url.find("://") + 3));
+    if (!target) {
+      return tl::unexpected(target.error());
+    }
+    auto connect = [t = *target, ms = options.timeout_ms] { return detail::open_mariadb_connection(t, ms); };
+    return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
+                                  detail::k_mariadb);
+  }
+  return fail(ErrorKind::invalid_input, "unknown store URL (use sqlite:///path.db or mariadb://USER:PASS@HOST/DB)");
+}
+
+Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
+                 const std::function<void(const std::vector<std::optional<std::string>>&)>& row) {
+  Result<std::unique_ptr<detail::SqlConnection>> conn = fail(ErrorKind::invalid_input, "unknown database URL");
+  if (url.starts_with("sqlite:")) {
+    std::string path = url.substr(7);
+    conn = detail::open_sqlite_connection(path.starts_with("//") ? path.substr(2) : path, timeout_ms);
+  } else if (url.starts_with("mariadb://") || url.starts_with("mysql://")) {
+    auto target = parse_mariadb(std::string_view(url).substr(url.find("://") + 3));
+    if (!target) {
+      return tl::unexpected(target.error());
+    }
+    conn = detail::open_mariadb_connection(*target, timeout_ms);
+  }
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  return (*conn)->query(sql, {}, row);
+}
+
+namespace detail {
+
+std::vector<std::string> split_statements(std::string_view sql) {
+  std::vector<std::string> out;
+  std::string current;
+  std::size_t pos = 0;
+  while (pos < sql.size()) {
+    std::size_t end = sql.find('\n', pos);
+    if (end == std::string_view::npos) {
+      end = sql.size();
+    }
+    std::string_view line = sql.substr(pos, end - pos);
+    pos = end + 1;
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line.substr(first).starts_with("--")) {
+      continue;
+    }
+    current.append(line).push_back('\n');
+    const std::size_t last = line.find_last_not_of(" \t\r");
+    if (line[last] == ';') {
+      current.resize(current.rfind(';'));
+      out.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  if (current.find_first_not_of(" \t\r\n") != std::string::npos) {
+    out.push_back(std::move(current));
+  }
+  return out;
+}
+
+} // namespace detail
+} // namespace authd::store

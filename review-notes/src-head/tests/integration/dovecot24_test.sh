@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The real Dovecot 2.4 (Debian 13) with the shipped Lua passdb + userdb (contrib/dovecot/authd.lua,
+# contrib/dovecot/authd-dovecot24.conf) -> authd over its UNIX socket; IMAP login and LMTP delivery.
+# usage: dovecot24_test.sh BIN_DIR SRC_DIR sqlite|mariadb [IMAP_PORT] [HTTP_PORT]
+BIN=$1 SRC=$2 KIND=$3 IMAP_PORT=${4:-10143} HTTP_PORT=${5:-18431}
+LMTP_PORT=$((IMAP_PORT + 100))
+DIR=/tmp/authd-it-dovecot24-$KIND-$$
+. "$SRC/tests/integration/common.sh"
+make_dir
+mkdir -p "$DIR"/{run,state,home,vmail}
+chown nobody:nogroup "$DIR/home" "$DIR/vmail"
+start_authd "$(store_url "$KIND")" "$HTTP_PORT" || exit 1
+trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
+NOBODY=$(id -u nobody) NOGROUP=$(getent group nogroup | cut -d: -f3)
+
+ctl user add alice --hash "$(md5hex password)" --home "$DIR/home/alice" --uid "$NOBODY" --gid "$NOGROUP" >/dev/null
+ctl user add bob --hash "$(md5hex password)" --service smtp >/dev/null
+printf 'secret-1\n' | ctl user add carol --home /var/vmail/carol --uid 5000 --gid 5000 >/dev/null
+# imported from htpasswd: no uid, gid or home — Dovecot's mail_* defaults apply
+printf 'dave:%s\n' "$(openssl passwd -apr1 daves-pw)" >"$DIR/import.htpasswd"
+ctl import --format htpasswd "$DIR/import.htpasswd" >/dev/null
+
+# The shipped files, with this test's paths in place of /etc/dovecot, /run/authd and /var/vmail.
+cp "$SRC/contrib/dovecot/authd.lua" "$DIR/authd.lua"
+sed -e "s|/etc/dovecot/authd.lua|$DIR/authd.lua|" -e "s|/run/authd/authd.sock|$DIR/authd.sock|" \
+    -e "s|^mail_uid = vmail|mail_uid = nobody|" -e "s|^mail_gid = vmail|mail_gid = nogroup|" \
+    -e "s|/var/vmail/|$DIR/vmail/|" "$SRC/contrib/dovecot/authd-dovecot24.conf" >"$DIR/authd-dovecot24.conf"
+cat >"$DIR/dovecot.conf" <<CONF
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+protocols = imap lmtp
+listen = 127.0.0.1
+instance_name = authd-it24-$KIND
+base_dir = $DIR/run
+state_dir = $DIR/state
+log_path = $DIR/dovecot.log
+auth_verbose = yes
+auth_failure_delay = 0
+default_vsz_limit = unlimited
+ssl = no
+auth_allow_cleartext = yes
+mail_driver = maildir
+mail_path = ~/Maildir
+service imap-login {
+  inet_listener imap {
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    listen = 127.0.0.1
+    port = $LMTP_PORT
+  }
+}
+!include $DIR/authd-dovecot24.conf
+CONF
+doveconf -c "$DIR/dovecot.conf" -n >"$DIR/doveconf.out" 2>&1; check "dovecot 2.4 accepts the shipped config" 0 $? || { cat "$DIR/doveconf.out"; exit 1; }
+check "auth_allow_weak_schemes stays off" 0 "$(doveconf -c "$DIR/dovecot.conf" -h auth_allow_weak_schemes 2>/dev/null | grep -cx yes)"
+dovecot -F -c "$DIR/dovecot.conf" >"$DIR/dovecot.stdout" 2>&1 &
+for _ in $(seq 1 100); do [ -S "$DIR/run/auth-client" ] && break; sleep 0.05; done
+[ -S "$DIR/run/auth-client" ] || { echo "FAIL dovecot did not start:"; cat "$DIR/dovecot.stdout" "$DIR/dovecot.log"; exit 1; }
+
+C=(doveadm -c "$DIR/dovecot.conf")
+out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "legacy MD5 user logs in" 0 $?
+contains "canonical user returned" "user=alice" "$out"
+check "store now holds bcrypt \$2y\$05" "bcrypt current" "$(ctl user list | awk '$1=="alice"{print $3, $4}')"
+"${C[@]}" auth test -x service=imap -x no-penalty alice password >/dev/null 2>&1; check "and logs in again with bcrypt" 0 $?
+"${C[@]}" auth test -x service=imap -x no-penalty alice wrong >/dev/null 2>&1; check "wrong password fails" 77 $?
+"${C[@]}" auth test -x service=imap -x no-penalty nobody password >/dev/null 2>&1; check "unknown user fails" 77 $?
+"${C[@]}" auth test -x service=imap -x no-penalty bob password >/dev/null 2>&1; check "user without the imap grant fails (protocol reaches authd)" 77 $?
+"${C[@]}" auth test -x service=smtp -x no-penalty bob password >/dev/null 2>&1; check "same user on smtp logs in" 0 $?
+"${C[@]}" auth test -x service=imap -x no-penalty dave daves-pw >/dev/null 2>&1; check "imported apr1 user logs in" 0 $?
+out=$("${C[@]}" auth login -x service=imap -x no-penalty carol secret-1 2>&1); check "userdb fields from authd" 0 $?
+contains "home from authd" "home=/var/vmail/carol" "$out"
+contains "uid from authd" "uid=5000" "$out"
+contains "gid from authd" "gid=5000" "$out"
+out=$("${C[@]}" auth lookup alice 2>&1); check "auth lookup (passdb) finds alice" 0 $?
+contains "… with her canonical name" "alice" "$out"
+"${C[@]}" auth lookup nobody >/dev/null 2>&1; check "auth lookup of an unknown user" 67 $?
+out=$("${C[@]}" user carol 2>&1); check "doveadm user (userdb) finds carol" 0 $?
+contains "userdb uid from authd" "5000" "$out"
+"${C[@]}" user nobody >/dev/null 2>&1; check "doveadm user of an unknown user" 67 $?
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/null 2>&1; check "real IMAP LOGIN" 0 $?
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:wrong >/dev/null 2>&1; check "real IMAP LOGIN, wrong password" 67 $?
+
+# An imported account without uid/gid/home: IMAP login and LMTP delivery with Dovecot's defaults.
+deliver() { # deliver RCPT: one message over LMTP, prints the server's last reply
+  python3 - "$LMTP_PORT" "$1" <<'PY'
+import smtplib, sys
+c = smtplib.LMTP("127.0.0.1", int(sys.argv[1]))
+try:
+    c.sendmail("sender@example.org", [sys.argv[2]], "Subject: authd test\r\n\r\nhello " + sys.argv[2] + "\r\n")
+    print("delivered")
+except smtplib.SMTPRecipientsRefused as e:
+    print("refused", list(e.recipients.values())[0][0])
+except smtplib.SMTPException as e:
+    print("error", e)
+c.quit()
+PY
+}
+check "LMTP delivers to the imported account" delivered "$(deliver dave)"
+out=$(curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/INBOX;UID=1" -u dave:daves-pw 2>&1); check "imported account reads it over IMAP" 0 $?
+contains "… the delivered message" "hello dave" "$out"
+check "… in the default home" 1 "$(find "$DIR/vmail/dave/Maildir" -type f \( -path '*/new/*' -o -path '*/cur/*' \) 2>/dev/null | wc -l)"
+check "LMTP delivers to alice (uid/home from authd)" delivered "$(deliver alice)"
+check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody)"
+
+check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
+check "no password or hash in Dovecot's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
+
+# The store down (a MariaDB nobody answers): logins and lookups are temporary failures.
+stop_authd
+start_authd "mariadb://authd:x@127.0.0.1:9/none" "$HTTP_PORT" || exit 1
+out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "store down: auth fails as temporary (doveadm exit 75)" 75 $?
+contains "… as a temporary failure, not a wrong password" "code=temp_fail" "$out"
+"${C[@]}" user carol >/dev/null 2>&1; check "store down: userdb lookup is a temporary failure" 75 $?
+check "store down: LMTP defers (4xx), never bounces" "refused 451" "$(deliver dave)"
+out=$(timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.recv(4096)
+s.sendall(b"a LOGIN alice password\r\n"); print(s.recv(4096).decode())' "$IMAP_PORT" 2>&1)
+contains "store down: IMAP answers UNAVAILABLE" "[UNAVAILABLE]" "$out"
+
+stop_authd
+out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "authd stopped: auth fails as temporary (doveadm exit 75)" 75 $?
+contains "… as a temporary failure, not a wrong password" "code=temp_fail" "$out"
+check "authd stopped: LMTP defers (4xx), never bounces" "refused 451" "$(deliver dave)"
+finish "DOVECOT 2.4 LUA ($KIND)"

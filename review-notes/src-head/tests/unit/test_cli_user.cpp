@@ -1,0 +1,109 @@
+// authctl user … and audit, driven as processes against a SQLite store.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/process.hpp"
+
+namespace authd {
+namespace {
+
+const std::string k_md5 = "5f4dcc3b5aa765d61d8327deb882cf99";
+
+class AuthctlUser : public ::testing::Test {
+protected:
+  void SetUp() override {
+    static int n = 0;
+    m_db = std::string(AUTHD_BIN_DIR) + "/cli-user-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db";
+    ::unlink(m_db.c_str());
+  }
+  test::ProcessResult ctl(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {test::bin("authctl"), "--store", "sqlite://" + m_db});
+    return test::run_process(args, input, {"AUTHD_CONFIG=/nonexistent"});
+  }
+  std::string m_db;
+};
+
+TEST_F(AuthctlUser, AddShowListAndExitCodes) {
+  auto r = ctl({"user", "add", "Alice", "--hash", k_md5, "--service", "imap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "added alice (plain_md5 legacy)\n");
+  EXPECT_EQ(ctl({"user", "add", "alice", "--hash", k_md5}).exit_code, 1) << "exists";
+  EXPECT_EQ(ctl({"user", "add", "carol", "--hash", "garbage"}).exit_code, 2);
+  EXPECT_EQ(ctl({"user", "add", "bad\x01name", "--hash", k_md5}).exit_code, 2);
+  r = ctl({"user", "add", "bob"}, "s3cret-pw\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "added bob (bcrypt current)\n");
+  EXPECT_EQ(ctl({"user", "add", "dora"}, "\n").exit_code, 2) << "empty password refused";
+  auto show = ctl({"user", "show", "alice"});
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("plain_md5 (legacy)"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("services:         imap"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find(k_md5), std::string::npos) << "never the hash";
+  EXPECT_EQ(ctl({"user", "show", "nobody"}).exit_code, 1);
+  auto list = ctl({"user", "list"});
+  EXPECT_EQ(list.out, "alice\tenabled\tplain_md5\tlegacy\nbob\tenabled\tbcrypt\tcurrent\n");
+}
+
+TEST_F(AuthctlUser, PasswdDisableGrantDelete) {
+  ASSERT_EQ(ctl({"user", "add", "erin", "--hash", k_md5}).exit_code, 0);
+  ASSERT_EQ(ctl({"user", "passwd", "erin"}, "new-password\n").exit_code, 0);
+  EXPECT_NE(ctl({"user", "show", "erin"}).out.find("bcrypt (current)"), std::string::npos);
+  EXPECT_EQ(ctl({"user", "passwd", "nobody"}, "x\n").exit_code, 1);
+  EXPECT_EQ(ctl({"user", "disable", "erin"}).exit_code, 0);
+  EXPECT_NE(ctl({"user", "show", "erin"}).out.find("enabled:          no"), std::string::npos);
+  EXPECT_EQ(ctl({"user", "enable", "erin"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "grant", "erin", "web"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "grant", "erin", "Not Valid"}).exit_code, 2);
+  EXPECT_EQ(ctl({"user", "revoke", "erin", "web"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "revoke", "erin", "web"}).exit_code, 1);
+  EXPECT_EQ(ctl({"user", "delete", "erin"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "delete", "erin"}).exit_code, 1);
+}
+
+TEST_F(AuthctlUser, AuditFormatsNeverShowHashes) {
+  ASSERT_EQ(ctl({"user", "add", "legacy1", "--hash", k_md5}).exit_code, 0);
+  ASSERT_EQ(ctl({"user", "add", "apr", "--hash", "$apr1$saltsalt$yAAkm4libquA.ZWLHbSBq/"}).exit_code, 0);
+  ASSERT_EQ(ctl({"user", "add", "modern"}, "pw-long-enough\n").exit_code, 0);
+  auto table = ctl({"audit"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("3 accounts: 1 current, 0 weak, 2 legacy, 0 wrapped — 33 % migrated"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("modern "), std::string::npos) << "current accounts only with --all";
+  EXPECT_NE(ctl({"audit", "--all"}).out.find("modern "), std::string::npos);
+  auto json_out = ctl({"audit", "--format", "json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  const auto j = nlohmann::json::parse(json_out.out);
+  EXPECT_EQ(j["total"], 3);
+  EXPECT_EQ(j["by_status"]["legacy"], 2);
+  EXPECT_EQ(j["by_scheme"]["apr1"], 1);
+  ASSERT_EQ(j["accounts"].size(), 2U);
+  for (const auto& a : j["accounts"]) {
+    for (const char* key : {"username", "scheme", "status", "enabled", "last_login_at"}) {
+      EXPECT_TRUE(a.contains(key)) << key;
+    }
+  }
+  auto csv = ctl({"audit", "--format", "csv", "--all"});
+  EXPECT_TRUE(csv.out.starts_with("username,scheme,status,enabled,last_login_at,password_changed_at\n"));
+  for (const std::string& out : {table.out, json_out.out, csv.out}) {
+    EXPECT_EQ(out.find('$'), std::string::npos) << "no hash material: " << out;
+    EXPECT_EQ(out.find(k_md5), std::string::npos);
+  }
+}
+
+TEST_F(AuthctlUser, FailOnLegacyCountsOnlyEnabledAccounts) {
+  ASSERT_EQ(ctl({"user", "add", "old", "--hash", k_md5}).exit_code, 0);
+  EXPECT_EQ(ctl({"audit", "--fail-on-legacy"}).exit_code, 1);
+  ASSERT_EQ(ctl({"user", "disable", "old"}).exit_code, 0);
+  EXPECT_EQ(ctl({"audit", "--fail-on-legacy"}).exit_code, 0);
+  EXPECT_EQ(ctl({"audit", "--format", "xml"}).exit_code, 2);
+}
+
+TEST_F(AuthctlUser, ReadCommandsDoNotCreateASchema) {
+  auto r = ctl({"audit"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("authctl db migrate"), std::string::npos) << r.err;
+}
+
+} // namespace
+} // namespace authd

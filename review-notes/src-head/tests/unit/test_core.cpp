@@ -1,0 +1,286 @@
+// The core against the in-memory store: every outcome, the upgrade and its races, timing
+// equalisation (a verify runs for unknown users), throttling, the bounded pool, the cache.
+#include <future>
+#include <latch>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "authd/core/auth_service.hpp"
+
+namespace authd::core {
+namespace {
+
+using store::Event;
+
+const std::string k_md5 = "5f4dcc3b5aa765d61d8327deb882cf99"; // "password"
+
+// Delegates to the memory store; can fail every call, or change the hash right before a swap.
+class TestStore : public store::CredentialStore {
+public:
+  std::unique_ptr<store::CredentialStore> inner = store::make_memory_store();
+  bool failing = false;
+  std::function<void()> before_swap;
+
+  Result<int> migrate() override { return inner->migrate(); }
+  Result<int> check_schema() override { return inner->check_schema(); }
+  Status ping() override { return failing ? fail(ErrorKind::temporary, "down") : inner->ping(); }
+  Result<std::optional<store::Account>> find(std::string_view u) override {
+    if (failing) {
+      return fail(ErrorKind::temporary, "store down");
+    }
+    return inner->find(u);
+  }
+  Result<std::int64_t> create(const store::NewAccount& a, const Event& e) override { return inner->create(a, e); }
+  Result<bool> swap_hash(std::int64_t id, std::string_view x, std::string_view n, const Event& e) override {
+    if (before_swap) {
+      before_swap();
+    }
+    if (failing) {
+      return fail(ErrorKind::temporary, "store down");
+    }
+    return inner->swap_hash(id, x, n, e);
+  }
+  Status set_hash(std::string_view u, std::string_view h, const Event& e) override { return inner->set_hash(u, h, e); }
+  Status set_enabled(std::string_view u, bool on, const Event& e) override { return inner->set_enabled(u, on, e); }
+  Status remove(std::string_view u, const Event& e) override { return inner->remove(u, e); }
+  Status grant(std::string_view u, std::string_view s, const Event& e) override { return inner->grant(u, s, e); }
+  Status revoke(std::string_view u, std::string_view s, const Event& e) override { return inner->revoke(u, s, e); }
+  Status record_login(std::int64_t id, std::string_view s, std::int64_t at) override { return inner->record_login(id, s, at); }
+  Status for_each(const std::function<bool(const store::Account&)>& v) override { return inner->for_each(v); }
+  Result<std::vector<Event>> events(std::string_view u, std::size_t n) override { return inner->events(u, n); }
+  Status import(const std::function<bool(store::ImportRecord&)>& next, bool update, const std::string& actor,
+                const std::function<void(const store::ImportRecord&, store::ImportOutcome)>& done) override {
+    return inner->import(next, update, actor, done);
+  }
+};
+
+config::Config test_config() {
+  config::Config c;
+  c.policy.bcrypt_cost = 4;
+  c.core.verify_threads = 2;
+  c.throttle.initial_ms = 100;
+  c.throttle.max_ms = 400;
+  c.throttle.account_free_failures = 3;
+  return c;
+}
+
+class Core : public ::testing::Test {
+protected:
+  void SetUp() override { rebuild(); }
+  void rebuild() {
+    m_service.reset();
+    m_policy = std::make_unique<policy::HashPolicy>(m_config.policy);
+    m_service = std::make_unique<AuthService>(m_store, *m_policy, m_config, m_metrics);
+  }
+  void add(const std::string& user, const std::string& hash, std::vector<std::string> services = {}, bool enabled = true) {
+    store::NewAccount n;
+    n.username = user;
+    n.password_hash = hash;
+    n.services = std::move(services);
+    n.enabled = enabled;
+    ASSERT_TRUE(m_store.create(n, Event{0, "", "create", "test", "", "", ""}));
+  }
+  AuthResult login(const std::string& user, const std::string& pw, const std::string& service = "imap",
+                   const std::string& ip = "192.0.2.1") {
+    const SecretString secret(pw);
+    return m_service->authenticate({user, secret, service, ip});
+  }
+  std::string stored(const std::string& user) { return (**m_store.find(user)).password_hash; }
+
+  config::Config m_config = test_config();
+  TestStore m_store;
+  Metrics m_metrics;
+  std::unique_ptr<policy::HashPolicy> m_policy;
+  std::unique_ptr<AuthService> m_service;
+};
+
+TEST_F(Core, LegacyLoginSucceedsAndUpgradesOnce) {
+  add("alice", k_md5);
+  auto r = login("Alice", "password");
+  EXPECT_EQ(r.status, AuthStatus::ok);
+  EXPECT_EQ(r.user, "alice");
+  EXPECT_TRUE(r.upgraded);
+  EXPECT_EQ(r.scheme, "plain_md5");
+  EXPECT_TRUE(stored("alice").starts_with("$2y$04$"));
+  auto again = login("alice", "password");
+  EXPECT_EQ(again.status, AuthStatus::ok);
+  EXPECT_FALSE(again.upgraded);
+  EXPECT_EQ(again.scheme, "bcrypt");
+  EXPECT_EQ(m_metrics.value("authd_upgrades_total", {{"from", "plain_md5"}, {"result", "written"}}), 1);
+  auto events = *m_store.events("alice", 10);
+  EXPECT_EQ(events.front().kind, "upgrade");
+  EXPECT_EQ(events.front().from_scheme, "plain_md5");
+  auto a = **m_store.find("alice");
+  EXPECT_EQ(a.last_login_service, "imap");
+}
+
+TEST_F(Core, WrongUnknownDisabledLockedAreRejectedAfterAVerify) {
+  add("bob", k_md5);
+  add("carol", k_md5, {}, false);
+  add("dave", "!" + k_md5);
+  m_config.throttle.enabled = false;
+  rebuild();
+  EXPECT_EQ(login("bob", "wrong").status, AuthStatus::rejected);
+  EXPECT_EQ(stored("bob"), k_md5) << "nothing written on a mismatch";
+  EXPECT_EQ(login("nobody", "password").status, AuthStatus::rejected);
+  EXPECT_EQ(login("carol", "password").status, AuthStatus::rejected);
+  EXPECT_EQ(login("dave", "password").status, AuthStatus::rejected);
+  EXPECT_EQ(login(std::string(300, 'x'), "password").status, AuthStatus::rejected);
+  // every one of them paid for a hash: unknown/disabled/locked run the dummy verify,
+  // the legacy mismatch is padded with it
+  EXPECT_NE(m_metrics.render().find("authd_verify_seconds_count 5\n"), std::string::npos) << m_metrics.render();
+}
+
+TEST_F(Core, ServiceGrantsGiveForbiddenOnlyWithTheRightPassword) {
+  add("erin", k_md5, {"imap"});
+  m_config.throttle.enabled = false;
+  rebuild();
+  EXPECT_EQ(login("erin", "password", "imap").status, AuthStatus::ok);
+  EXPECT_EQ(login("erin", "password", "nextcloud").status, AuthStatus::forbidden);
+  EXPECT_EQ(login("erin", "wrong", "nextcloud").status, AuthStatus::rejected) << "no existence leak";
+}
+
+TEST_F(Core, StoreFailureIsATemporaryFailureNeverARejection) {
+  add("frank", k_md5);
+  m_store.failing = true;
+  for (const char* pw : {"password", "wrong"}) {
+    EXPECT_EQ(login("frank", pw).status, AuthStatus::tempfail);
+  }
+  EXPECT_EQ(login("nobody", "x").status, AuthStatus::tempfail);
+  EXPECT_FALSE(m_service->ready());
+  EXPECT_EQ(m_metrics.value("authd_store_errors_total", {{"op", "find"}}), 3);
+  m_store.failing = false;
+  EXPECT_EQ(login("frank", "password").status, AuthStatus::ok);
+}
+
+TEST_F(Core, LostUpgradeRaceStillLogsIn) {
+  add("grace", k_md5);
+  m_store.before_swap = [&] { // an admin changes the password between verify and write
+    ASSERT_TRUE(m_store.set_hash("grace", "$2y$04$adminadminadminadminadeWG29KuyeAicPCJODk1zjyGvyQUU2awu",
+                                 Event{0, "", "password_change", "authctl", "", "", ""}));
+  };
+  auto r = login("grace", "password");
+  EXPECT_EQ(r.status, AuthStatus::ok);
+  EXPECT_FALSE(r.upgraded);
+  EXPECT_TRUE(stored("grace").starts_with("$2y$04$admin")) << "the admin's change wins";
+  EXPECT_EQ(m_metrics.value("authd_upgrades_total", {{"from", "plain_md5"}, {"result", "cas_lost"}}), 1);
+}
+
+TEST_F(Core, FailedUpgradeWriteStillLogsIn) {
+  add("heidi", k_md5);
+  m_store.before_swap = [&] { m_store.failing = true; };
+  auto r = login("heidi", "password");
+  m_store.failing = false;
+  EXPECT_EQ(r.status, AuthStatus::ok);
+  EXPECT_FALSE(r.upgraded);
+  EXPECT_EQ(m_metrics.value("authd_upgrades_total", {{"from", "plain_md5"}, {"result", "failed"}}), 1);
+}
+
+TEST_F(Core, MalformedStoredHashIsATemporaryFailure) {
+  add("ivan", "$2y$04$truncated");
+  EXPECT_EQ(login("ivan", "password").status, AuthStatus::tempfail);
+}
+
+TEST_F(Core, ConcurrentLegacyLoginsUpgradeExactlyOnce) {
+  add("judy", k_md5);
+  std::vector<std::future<AuthResult>> logins;
+  for (int i = 0; i < 16; ++i) {
+    logins.push_back(std::async(std::launch::async, [&] { return login("judy", "password", "imap", ""); }));
+  }
+  int upgraded = 0;
+  for (auto& f : logins) {
+    auto r = f.get();
+    EXPECT_EQ(r.status, AuthStatus::ok);
+    upgraded += r.upgraded ? 1 : 0;
+  }
+  EXPECT_EQ(upgraded, 1);
+  auto events = *m_store.events("judy", 100);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.kind == "upgrade"; }), 1);
+}
+
+TEST_F(Core, ThrottleGrowsPerIpAndResetsOnSuccess) {
+  m_config.throttle.initial_ms = 800; // wide enough that a slow (sanitizer) build stays inside it
+  rebuild();
+  add("kim", k_md5);
+  EXPECT_EQ(login("kim", "wrong").status, AuthStatus::rejected);
+  auto t = login("kim", "password");
+  EXPECT_EQ(t.status, AuthStatus::throttled) << "inside the penalty window, even the right password waits";
+  EXPECT_GT(t.retry_after.count(), 0);
+  EXPECT_EQ(login("kim", "password", "imap", "198.51.100.7").status, AuthStatus::ok) << "another IP is not slowed";
+  std::this_thread::sleep_for(std::chrono::milliseconds(850));
+  EXPECT_EQ(login("kim", "password").status, AuthStatus::ok);
+  EXPECT_EQ(login("kim", "wrong").status, AuthStatus::rejected) << "success reset the counter: one failure, no wait";
+  EXPECT_GE(m_metrics.value("authd_throttled_total", {}), 1);
+}
+
+TEST(Throttle, DelayDoublesUpToTheCapAndAccountsGetFreeFailures) {
+  config::ThrottleConfig c{true, 2000, 15000, 2};
+  Throttle t(c);
+  const auto t0 = Throttle::Clock::now();
+  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  std::vector<long long> waits;
+  for (int i = 0; i < 6; ++i) {
+    t.failure("192.0.2.9", "", t0);
+    waits.push_back(ms(t.wait_for("192.0.2.9", "", t0)));
+  }
+  EXPECT_EQ(waits, (std::vector<long long>{2000, 4000, 8000, 15000, 15000, 15000}));
+  EXPECT_EQ(ms(t.wait_for("192.0.2.9", "", t0 + std::chrono::seconds(16))), 0) << "a delay, never a lock-out";
+  t.failure("", "victim", t0);
+  t.failure("", "victim", t0);
+  EXPECT_EQ(ms(t.wait_for("203.0.113.5", "victim", t0)), 0) << "two free failures per account";
+  t.failure("", "victim", t0);
+  EXPECT_EQ(ms(t.wait_for("203.0.113.5", "victim", t0)), 2000);
+  t.success("", "victim");
+  EXPECT_EQ(ms(t.wait_for("203.0.113.5", "victim", t0)), 0);
+}
+
+TEST(VerifyPool, FullQueueFailsFastWithATemporaryError) {
+  VerifyPool pool(1, 1);
+  std::latch release(1);
+  std::latch started(1);
+  auto busy = std::async(std::launch::async, [&] {
+    return pool.run([&] {
+      started.count_down();
+      release.wait();
+    });
+  });
+  started.wait(); // the only thread is busy
+  auto queued = std::async(std::launch::async, [&] { return pool.run([] {}); });
+  while (pool.queued() < 1) {
+    std::this_thread::yield();
+  }
+  auto refused = pool.run([] {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::temporary);
+  release.count_down();
+  EXPECT_TRUE(busy.get());
+  EXPECT_TRUE(queued.get());
+}
+
+TEST_F(Core, PositiveCacheHitsAndFollowsHashChanges) {
+  m_config.core.cache = true;
+  rebuild();
+  add("leo", *scheme::bcrypt_hash(SecretString("password"), 4));
+  EXPECT_EQ(login("leo", "password").status, AuthStatus::ok);
+  auto hit = login("leo", "password");
+  EXPECT_EQ(hit.status, AuthStatus::ok);
+  EXPECT_EQ(hit.scheme, "cached");
+  EXPECT_NE(login("leo", "wrong").scheme, "cached");
+  ASSERT_TRUE(m_store.set_hash("leo", k_md5, Event{0, "", "password_change", "t", "", "", ""}));
+  EXPECT_NE(login("leo", "password", "imap", "198.51.100.1").scheme, "cached") << "a changed hash is never answered from cache";
+  ASSERT_TRUE(m_store.set_enabled("leo", false, Event{0, "", "disable", "t", "", "", ""}));
+  EXPECT_EQ(login("leo", "password", "imap", "198.51.100.2").status, AuthStatus::rejected);
+}
+
+TEST_F(Core, LookupForUserdb) {
+  add("mia", k_md5, {"imap"});
+  EXPECT_EQ(m_service->lookup("MIA", "imap").status, AuthStatus::ok);
+  EXPECT_EQ(m_service->lookup("mia", "web").status, AuthStatus::forbidden);
+  EXPECT_EQ(m_service->lookup("nobody", "imap").status, AuthStatus::rejected);
+  m_store.failing = true;
+  EXPECT_EQ(m_service->lookup("mia", "imap").status, AuthStatus::tempfail);
+}
+
+} // namespace
+} // namespace authd::core

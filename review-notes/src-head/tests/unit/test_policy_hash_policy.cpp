@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+
+#include "authd/policy/hash_policy.hpp"
+
+namespace authd::policy {
+namespace {
+
+PolicyConfig cheap(int cost = 5) {
+  PolicyConfig cfg;
+  cfg.bcrypt_cost = cost;
+  return cfg;
+}
+
+TEST(HashPolicy, EveryLegacySchemeNeedsUpdate) {
+  const HashPolicy policy(cheap());
+  for (const char* legacy : {"5f4dcc3b5aa765d61d8327deb882cf99", "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/",
+                             "$apr1$saltsalt$yAAkm4libquA.ZWLHbSBq/", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+                             "{SSHA}ouUZQtFbhkQrfIJ43qx176Wfj4YBAgME", "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19",
+                             "{PLAIN}password", "{CRYPT}abgOeLfPimXQo",
+                             "$2x$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu"}) {
+    EXPECT_EQ(policy.classify(legacy).status, HashStatus::legacy) << legacy;
+    EXPECT_TRUE(policy.needs_update(legacy)) << legacy;
+  }
+}
+
+TEST(HashPolicy, BcryptCostAgainstTarget) {
+  const HashPolicy policy; // target cost 12
+  const std::string cost10 = "$2y$10$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu";
+  const std::string cost12 = "$2y$12$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu";
+  const std::string cost13b = "$2b$13$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu";
+  const std::string cost12a = "$2a$12$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu";
+  EXPECT_TRUE(policy.needs_update(cost10));
+  EXPECT_EQ(policy.classify(cost10).status, HashStatus::weak);
+  EXPECT_FALSE(policy.needs_update(cost12));
+  EXPECT_EQ(policy.classify(cost12).status, HashStatus::current);
+  EXPECT_FALSE(policy.needs_update(cost13b));
+  EXPECT_TRUE(policy.needs_update(cost12a)) << "$2a$ is upgraded to $2y$";
+}
+
+TEST(HashPolicy, VerifyAndUpdateRehashesLegacyToTarget) {
+  const HashPolicy policy(cheap());
+  auto r = policy.verify_and_update(SecretString("password"), "5f4dcc3b5aa765d61d8327deb882cf99");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->matched);
+  ASSERT_TRUE(r->new_hash);
+  EXPECT_TRUE(r->new_hash->starts_with("$2y$05$"));
+  EXPECT_EQ(r->scheme, "plain_md5");
+  EXPECT_EQ(r->status, HashStatus::legacy);
+  auto again = policy.verify_and_update(SecretString("password"), *r->new_hash);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->matched);
+  EXPECT_FALSE(again->new_hash) << "a current hash is not rewritten";
+  EXPECT_EQ(again->status, HashStatus::current);
+}
+
+TEST(HashPolicy, MismatchHasNoNewHash) {
+  const HashPolicy policy(cheap());
+  auto r = policy.verify_and_update(SecretString("wrong"), "5f4dcc3b5aa765d61d8327deb882cf99", true);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->matched);
+  EXPECT_FALSE(r->new_hash);
+}
+
+TEST(HashPolicy, MalformedHashIsAnErrorNotAMismatch) {
+  const HashPolicy policy(cheap());
+  auto r = policy.verify_and_update(SecretString("password"), "$2y$05$short");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_hash);
+}
+
+TEST(HashPolicy, RefusesNulAndOversizedPasswords) {
+  const HashPolicy policy(cheap());
+  EXPECT_EQ(policy.verify_and_update(SecretString(std::string("pass\0word", 9)), "{PLAIN}pass").error().kind,
+            ErrorKind::invalid_input);
+  EXPECT_EQ(policy.hash(SecretString(std::string(1025, 'a'))).error().kind, ErrorKind::invalid_input);
+}
+
+TEST(HashPolicy, Argon2idTarget) {
+  PolicyConfig cfg;
+  cfg.target = Target::argon2id;
+  cfg.argon2 = {1, 256};
+  const HashPolicy policy(cfg);
+  auto h = policy.hash(SecretString("secret"));
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
+  EXPECT_EQ(policy.classify(*h).status, HashStatus::current);
+  auto r = policy.verify_and_update(SecretString("secret"), "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->matched);
+  EXPECT_TRUE(r->new_hash->starts_with("$argon2id$"));
+  EXPECT_EQ(policy.classify("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$9UfwtpoxeAUL6i5PxYD0tRic7yPylzp34HsMAQPqi/g").status,
+            HashStatus::weak);
+}
+
+TEST(HashPolicy, WrappedLegacyRoundTrip) {
+  const HashPolicy policy(cheap());
+  for (const char* legacy : {"5f4dcc3b5aa765d61d8327deb882cf99", "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/",
+                             "$apr1$saltsalt$yAAkm4libquA.ZWLHbSBq/", "{SSHA}ouUZQtFbhkQrfIJ43qx176Wfj4YBAgME",
+                             "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", "{PLAIN-MD5}X03MO1qnZdYdgyfeuILPmQ=="}) {
+    auto parsed = scheme::identify(legacy);
+    ASSERT_TRUE(parsed) << legacy;
+    auto wrapped = scheme::wrap_hash(*parsed, 4);
+    ASSERT_TRUE(wrapped) << legacy << ": " << wrapped.error().message;
+    EXPECT_EQ(wrapped->find("5f4dcc3b"), std::string::npos) << "no MD5 material survives";
+    const auto c = policy.classify(*wrapped);
+    EXPECT_EQ(c.status, HashStatus::wrapped) << *wrapped;
+    EXPECT_EQ(c.scheme, "wrap_" + std::string(parsed->scheme->name()));
+    auto ok = policy.verify_and_update(SecretString("password"), *wrapped);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_TRUE(ok->matched) << legacy;
+    ASSERT_TRUE(ok->new_hash);
+    EXPECT_TRUE(ok->new_hash->starts_with("$2y$05$"));
+    EXPECT_FALSE(policy.verify_and_update(SecretString("passworD"), *wrapped)->matched);
+  }
+}
+
+TEST(HashPolicy, CurrentSchemesAreNotWrappable) {
+  auto parsed = scheme::identify("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$9UfwtpoxeAUL6i5PxYD0tRic7yPylzp34HsMAQPqi/g");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(scheme::wrap_hash(*parsed, 4).error().kind, ErrorKind::unsupported);
+}
+
+} // namespace
+} // namespace authd::policy
