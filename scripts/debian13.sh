@@ -20,18 +20,30 @@ fi
 ROOT=${AUTHD_DEBIAN13_ROOT:-/var/cache/authd-ci/debian13}
 CMD=${DEBIAN13_CMD:-cd /src && BUILD_DIR=build-debian13 SKIP_INSTALL=1 bash scripts/test.sh}
 
-# The host's archive URLs (deb822 .sources or a classic sources.list), never a hard-coded host.
+# The host's archive URLs (deb822 .sources, classic lines with or without [options], or a
+# mirror+file: list), never a hard-coded host.
 host_uri() { # host_uri debian|debian-security
-  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/{print $2}'
-    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
-  } | grep -E "/$1/?\$" | head -n1 || true
+  {
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/{for (i = 2; i <= NF; i++) print $i}'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+      | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^(https?|mirror\+file):/) {print $i; break}}'
+  } | while read -r uri; do
+    case "$uri" in
+      mirror+file:*) grep -hE '^https?://' "${uri#mirror+file:}" 2>/dev/null | awk '{print $1}' | head -n1 ;;
+      *) echo "$uri" ;;
+    esac
+  done | sed 's|/*$||' | grep -E "/$1\$" | head -n1 || true
 }
 MIRROR=${AUTHD_DEBIAN13_MIRROR:-$(host_uri debian)}
 SECURITY=$(host_uri debian-security)
 [ -n "$MIRROR" ] || { echo "debian13: no Debian archive URL in the host's apt sources" >&2; exit 2; }
 SECURITY=${SECURITY:-${MIRROR%/debian}/debian-security}
 
-need() { command -v "$1" >/dev/null || apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "$2"; }
+need() {
+  command -v "$1" >/dev/null && return 0
+  apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "$2"
+}
 need debootstrap debootstrap
 need unshare util-linux
 need ip iproute2

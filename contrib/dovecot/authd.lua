@@ -1,7 +1,7 @@
 -- authd passdb + userdb for Dovecot 2.4 (Debian 13), which has no checkpassword passdb.
 -- Every password goes to authd (POST /v1/auth), which verifies the stored hash itself — MD5 and
 -- other legacy schemes included — and upgrades it, so Dovecot never sees a hash and
--- auth_allow_weak_schemes stays off. Config: contrib/dovecot/dovecot24-authd.conf.
+-- auth_allow_weak_schemes stays off. Config: contrib/dovecot/authd-dovecot24.conf.
 --
 -- lua_settings (all optional, strings):
 --   socket        authd's UNIX socket (default /run/authd/authd.sock); Dovecot's HTTP client
@@ -116,6 +116,11 @@ function auth_password_verify(req, password)
     local fields = userdb_fields(answer, "userdb_")
     fields.user = answer.user -- authd's canonical name
     return dovecot.auth.PASSDB_RESULT_OK, fields
+  elseif status == 401 and answer ~= nil and answer.error ~= nil then
+    -- authd refused the request itself (bearer token missing or wrong): a configuration error,
+    -- never the user's wrong password
+    req:log_error("authd refused the request: " .. tostring(answer.error))
+    return temporary(req, "login", status)
   elseif status == 401 then
     return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "rejected by authd"
   elseif status == 403 then

@@ -146,7 +146,10 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     }
     res.account = account;
   }
-  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", res.scheme}, {"outcome", to_string(res.status)}});
+  // The scheme only once the password was right: a rejected login is labelled like an unknown
+  // user's, so /metrics does not tell accounts (or their hash schemes) from made-up names.
+  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", outcome->matched ? res.scheme : "none"},
+                                        {"outcome", to_string(res.status)}});
   log(r, res, "");
   return res;
 }
@@ -182,7 +185,9 @@ AuthResult AuthService::lookup(std::string_view username, std::string_view servi
     return res;
   }
   res.user = (*found)->username;
-  res.status = store::allowed(**found, service.empty() ? k_default_service : service) ? AuthStatus::ok : AuthStatus::forbidden;
+  // Without a service the question is existence (delivery, doveadm, userdb lookups): grants decide
+  // logins, not whether mail can be delivered.
+  res.status = service.empty() || store::allowed(**found, service) ? AuthStatus::ok : AuthStatus::forbidden;
   res.account = **found;
   return res;
 }

@@ -1,6 +1,9 @@
 #include "authd/policy/hash_policy.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include <sodium.h>
 
@@ -23,9 +26,17 @@ const char* to_string(Target target) noexcept {
   return target == Target::bcrypt ? "bcrypt" : "argon2id";
 }
 
+constexpr std::size_t k_bcrypt_max_bytes = 72;
+
 struct HashPolicy::Dummy {
   std::once_flag once;
   std::string hash;
+  // How long one verify at the target costs here: a moving average of the dummy verifies.
+  std::atomic<std::int64_t> target_ns{0};
+  void learn(std::chrono::nanoseconds took) {
+    const std::int64_t old = target_ns.load(std::memory_order_relaxed);
+    target_ns.store(old == 0 ? took.count() : (old * 7 + took.count()) / 8, std::memory_order_relaxed);
+  }
 };
 
 HashPolicy::HashPolicy(PolicyConfig config)
@@ -97,26 +108,32 @@ Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::st
   VerifyOutcome outcome;
   outcome.status = status_of(*parsed);
   outcome.scheme = scheme_name(*parsed);
+  const auto started = std::chrono::steady_clock::now();
   auto matched = parsed->scheme->verify(password, *parsed);
   if (!matched) {
     return tl::unexpected(matched.error());
   }
   outcome.matched = *matched;
   if (!outcome.matched) {
-    // Legacy and weak values verify much faster than the target: pad a mismatch with a target
-    // verify, so response time does not reveal that the account is legacy.
-    const bool cheap = outcome.status == HashStatus::legacy || outcome.status == HashStatus::weak;
+    // Legacy and weak values verify faster than the target: a mismatch is padded *up to* the
+    // cost of a target verify (what an unknown user's dummy verify costs), so response time does
+    // not tell a legacy or below-target account from an unknown or current one.
+    const bool cheap = outcome.status == HashStatus::legacy || outcome.status == HashStatus::weak ||
+                       outcome.status == HashStatus::wrapped;
     if (pad_timing && cheap) {
-      dummy_verify(password);
+      pad_to_target(password, std::chrono::steady_clock::now() - started);
     }
     return outcome;
   }
-  if (outcome.status != HashStatus::current) {
-    auto fresh = hash(password);
-    if (!fresh) {
-      return tl::unexpected(fresh.error());
+  // bcrypt reads only the first 72 bytes: rehashing a longer password would accept every
+  // password that shares them. Such a password keeps its legacy hash (argon2id has no limit).
+  const bool bcrypt_would_truncate = m_config.target == Target::bcrypt && password.size() > k_bcrypt_max_bytes;
+  if (outcome.status != HashStatus::current && !bcrypt_would_truncate) {
+    // A hash that cannot be made (a library limit) leaves the stored value as it is: the login
+    // itself never fails because of the upgrade.
+    if (auto fresh = hash(password)) {
+      outcome.new_hash = std::move(*fresh);
     }
-    outcome.new_hash = std::move(*fresh);
   }
   return outcome;
 }
@@ -141,7 +158,18 @@ void HashPolicy::dummy_verify(SecretView password) const {
     return;
   }
   if (auto parsed = scheme::identify(stored)) {
+    const auto started = std::chrono::steady_clock::now();
     (void)parsed->scheme->verify(password, *parsed);
+    m_dummy->learn(std::chrono::steady_clock::now() - started);
+  }
+}
+
+void HashPolicy::pad_to_target(SecretView password, std::chrono::nanoseconds spent) const {
+  const std::chrono::nanoseconds target(m_dummy->target_ns.load(std::memory_order_relaxed));
+  if (target.count() == 0) {
+    dummy_verify(password); // not measured yet: a real target verify (and now it is)
+  } else if (spent < target) {
+    std::this_thread::sleep_for(target - spent); // no CPU spent on padding
   }
 }
 

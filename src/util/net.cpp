@@ -45,7 +45,9 @@ Result<Cidr> parse_cidr(std::string_view text) {
   const std::size_t slash = text.find('/');
   const auto ip = parse_ip(text.substr(0, slash));
   if (!ip) {
-    return fail(ErrorKind::invalid_input, "'" + std::string(text) + "' is not an address or CIDR network");
+    std::string why = "'";
+    why.append(text).append("' is not an address or CIDR network");
+    return fail(ErrorKind::invalid_input, why);
   }
   Cidr net{*ip, 128};
   if (slash != std::string_view::npos) {
@@ -54,7 +56,9 @@ Result<Cidr> parse_cidr(std::string_view text) {
     const auto [p, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), n);
     const int max = ip->v4 ? 32 : 128;
     if (bits.empty() || ec != std::errc() || p != bits.data() + bits.size() || n < 0 || n > max) {
-      return fail(ErrorKind::invalid_input, "'" + std::string(text) + "': the prefix length must be 0.." + std::to_string(max));
+      std::string why = "'";
+      why.append(text).append("': the prefix length must be 0..").append(std::to_string(max));
+      return fail(ErrorKind::invalid_input, why);
     }
     net.prefix = ip->v4 ? 96 + n : n;
   }

@@ -15,6 +15,7 @@ NOBODY=$(id -u nobody) NOGROUP=$(getent group nogroup | cut -d: -f3)
 
 ctl user add alice --hash "$(md5hex password)" --home "$DIR/home/alice" --uid "$NOBODY" --gid "$NOGROUP" >/dev/null
 ctl user add bob --hash "$(md5hex password)" --service smtp >/dev/null
+ctl user add erin --hash "$(md5hex erins-pw)" --service imap >/dev/null
 printf 'secret-1\n' | ctl user add carol --home /var/vmail/carol --uid 5000 --gid 5000 >/dev/null
 # imported from htpasswd: no uid, gid or home — Dovecot's mail_* defaults apply
 printf 'dave:%s\n' "$(openssl passwd -apr1 daves-pw)" >"$DIR/import.htpasswd"
@@ -83,6 +84,12 @@ contains "… with her canonical name" "alice" "$out"
 out=$("${C[@]}" user carol 2>&1); check "doveadm user (userdb) finds carol" 0 $?
 contains "userdb uid from authd" "5000" "$out"
 "${C[@]}" user nobody >/dev/null 2>&1; check "doveadm user of an unknown user" 67 $?
+# Grants decide logins, not existence: an imap-only account is found for delivery and doveadm.
+"${C[@]}" auth login -x service=imap -x no-penalty erin erins-pw >/dev/null 2>&1; check "imap-only account: login + userdb lookup" 0 $?
+"${C[@]}" user erin >/dev/null 2>&1; check "imap-only account: doveadm user" 0 $?
+"${C[@]}" user bob >/dev/null 2>&1; check "smtp-only account: doveadm user (existence, no grant check)" 0 $?
+"${C[@]}" auth lookup erin >/dev/null 2>&1; check "imap-only account: doveadm auth lookup" 0 $?
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u erin:erins-pw >/dev/null 2>&1; check "imap-only account: real IMAP LOGIN" 0 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/null 2>&1; check "real IMAP LOGIN" 0 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:wrong >/dev/null 2>&1; check "real IMAP LOGIN, wrong password" 67 $?
 
@@ -106,10 +113,12 @@ out=$(curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/INBOX;UID=1" -u dave:d
 contains "… the delivered message" "hello dave" "$out"
 check "… in the default home" 1 "$(find "$DIR/vmail/dave/Maildir" -type f \( -path '*/new/*' -o -path '*/cur/*' \) 2>/dev/null | wc -l)"
 check "LMTP delivers to alice (uid/home from authd)" delivered "$(deliver alice)"
+check "LMTP delivers to the imap-only account" delivered "$(deliver erin)"
+check "LMTP delivers to the smtp-only account" delivered "$(deliver bob)"
 check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody)"
 
-check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
-check "no password or hash in Dovecot's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
+check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
+check "no password or hash in Dovecot's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
 
 # The store down (a MariaDB nobody answers): logins and lookups are temporary failures.
 stop_authd

@@ -231,6 +231,16 @@ TEST_P(HttpE2E, BadInputGetsAClear4xxAndTheDaemonKeepsServing) {
   EXPECT_EQ(auth(c, {{"username", "alice"}, {"password", "password"}})->status, 200);
 }
 
+// A wrong password for a real (legacy) account and for a made-up name look the same in /metrics.
+TEST_P(HttpE2E, RejectedLoginsCarryNoSchemeLabel) {
+  auto c = tcp();
+  ASSERT_EQ(auth(c, {{"username", "alice"}, {"password", "wrong"}, {"service", "imap"}})->status, 401);
+  ASSERT_EQ(auth(c, {{"username", "nobody"}, {"password", "wrong"}, {"service", "imap"}})->status, 401);
+  const std::string m = c.Get("/metrics")->body;
+  EXPECT_NE(m.find("authd_logins_total{service=\"imap\",scheme=\"none\",outcome=\"rejected\"} 2"), std::string::npos) << m;
+  EXPECT_EQ(m.find("plain_md5"), std::string::npos) << m;
+}
+
 TEST_P(HttpE2E, MetricsAndReadiness) {
   auto c = tcp();
   EXPECT_EQ(c.Get("/readyz")->status, 200);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
 #include "authd/policy/hash_policy.hpp"
 
 namespace authd::policy {
@@ -51,6 +53,44 @@ TEST(HashPolicy, VerifyAndUpdateRehashesLegacyToTarget) {
   EXPECT_TRUE(again->matched);
   EXPECT_FALSE(again->new_hash) << "a current hash is not rewritten";
   EXPECT_EQ(again->status, HashStatus::current);
+}
+
+std::string md5_hex(const std::string& text) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), d, &n, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out += hex[d[i] >> 4];
+    out += hex[d[i] & 15];
+  }
+  return out;
+}
+
+// bcrypt reads 72 bytes: a longer legacy password is never rewritten as bcrypt (it would then
+// accept every password with the same first 72 bytes); it keeps its legacy hash and logs in.
+TEST(HashPolicy, PasswordsLongerThan72BytesAreNotTruncatedIntoBcrypt) {
+  const HashPolicy policy(cheap());
+  for (const std::size_t len : {73U, 100U, 511U, 512U, 1024U}) {
+    const std::string pw(len, 'a');
+    auto r = policy.verify_and_update(SecretString(pw), md5_hex(pw));
+    ASSERT_TRUE(r) << len << ": " << r.error().message;
+    EXPECT_TRUE(r->matched) << len;
+    EXPECT_FALSE(r->new_hash) << len << " bytes must stay legacy";
+    auto prefix = policy.verify_and_update(SecretString(pw.substr(0, 72)), md5_hex(pw));
+    EXPECT_FALSE(prefix->matched) << "the first 72 bytes alone are not the password";
+  }
+  const std::string pw72(72, 'a');
+  auto r = policy.verify_and_update(SecretString(pw72), md5_hex(pw72));
+  ASSERT_TRUE(r && r->matched && r->new_hash) << "72 bytes fit bcrypt";
+  PolicyConfig argon;
+  argon.target = Target::argon2id;
+  argon.argon2 = {1, 256};
+  const std::string pw100(100, 'b');
+  auto a = HashPolicy(argon).verify_and_update(SecretString(pw100), md5_hex(pw100));
+  ASSERT_TRUE(a && a->matched && a->new_hash) << "argon2id has no such limit";
+  EXPECT_FALSE(HashPolicy(argon).verify_and_update(SecretString(pw100.substr(0, 99) + "c"), *a->new_hash)->matched);
 }
 
 TEST(HashPolicy, MismatchHasNoNewHash) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 // The hash policy (passlib's CryptContext, for authd): which scheme new hashes use and with what
 // parameters, the status of any stored value against that target, and verify-and-update.
 #include <memory>
@@ -74,6 +75,8 @@ private:
   static std::string scheme_name(const scheme::Parsed& parsed);
   const std::string& dummy_hash() const;
 
+  // Sleeps until a mismatch that took `spent` has taken as long as a target verify.
+  void pad_to_target(SecretView password, std::chrono::nanoseconds spent) const;
   PolicyConfig m_config;
   struct Dummy;
   std::unique_ptr<Dummy> m_dummy;

@@ -64,7 +64,8 @@ bool bearer_ok(const httplib::Request& req, const RouteContext& ctx) {
     return true;
   }
   const std::string header = req.get_header_value("Authorization");
-  return header.starts_with("Bearer ") && constant_time_equal(std::string_view(header).substr(7), token);
+  return header.size() > 7 && ascii_lower(std::string_view(header).substr(0, 7)) == "bearer " &&
+         constant_time_equal(std::string_view(header).substr(7), token);
 }
 
 // JSON remote_ip is believed from a trusted peer (the socket, a trusted proxy) or a request that

@@ -1,3 +1,0 @@
-#include "daemon/daemon.hpp"
-
-int main(int argc, char** argv) { return authd::daemon::run(argc, argv); }
