@@ -1,10 +1,16 @@
 #include "authd/util/net.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <arpa/inet.h>
 
 namespace authd {
+
+bool IpAddress::v4() const noexcept {
+  static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::equal(mapped, mapped + 12, bytes.begin());
+}
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
   if (text.empty() || text.size() > 45) {
@@ -18,7 +24,6 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
     ip.bytes[11] = 0xff;
     const auto* b = reinterpret_cast<const std::uint8_t*>(&v4.s_addr);
     std::copy(b, b + 4, ip.bytes.begin() + 12);
-    ip.v4 = true;
     return ip;
   }
   in6_addr v6{};
@@ -26,14 +31,12 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
     return std::nullopt;
   }
   std::copy(v6.s6_addr, v6.s6_addr + 16, ip.bytes.begin());
-  static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  ip.v4 = std::equal(mapped, mapped + 12, ip.bytes.begin());
   return ip;
 }
 
 std::string to_string(const IpAddress& ip) {
   char buf[INET6_ADDRSTRLEN] = {};
-  if (ip.v4) {
+  if (ip.v4()) {
     ::inet_ntop(AF_INET, ip.bytes.data() + 12, buf, sizeof buf);
   } else {
     ::inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof buf);
@@ -54,13 +57,13 @@ Result<Cidr> parse_cidr(std::string_view text) {
     const std::string_view bits = text.substr(slash + 1);
     int n = -1;
     const auto [p, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), n);
-    const int max = ip->v4 ? 32 : 128;
+    const int max = ip->v4() ? 32 : 128;
     if (bits.empty() || ec != std::errc() || p != bits.data() + bits.size() || n < 0 || n > max) {
       std::string why = "'";
       why.append(text).append("': the prefix length must be 0..").append(std::to_string(max));
       return fail(ErrorKind::invalid_input, why);
     }
-    net.prefix = ip->v4 ? 96 + n : n;
+    net.prefix = ip->v4() ? 96 + n : n;
   }
   for (int bit = net.prefix; bit < 128; ++bit) { // the network address itself
     net.network.bytes[static_cast<std::size_t>(bit / 8)] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));

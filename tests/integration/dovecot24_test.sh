@@ -6,17 +6,15 @@ BIN=$1 SRC=$2 KIND=$3 IMAP_PORT=${4:-10143} HTTP_PORT=${5:-18431}
 LMTP_PORT=$((IMAP_PORT + 100))
 DIR=/tmp/authd-it-dovecot24-$KIND-$$
 . "$SRC/tests/integration/common.sh"
+. "$SRC/tests/integration/dovecot_common.sh"
 make_dir
 mkdir -p "$DIR"/{run,state,home,vmail}
 chown nobody:nogroup "$DIR/home" "$DIR/vmail"
 start_authd "$(store_url "$KIND")" "$HTTP_PORT" || exit 1
 trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
-NOBODY=$(id -u nobody) NOGROUP=$(getent group nogroup | cut -d: -f3)
 
-ctl user add alice --hash "$(md5hex password)" --home "$DIR/home/alice" --uid "$NOBODY" --gid "$NOGROUP" >/dev/null
-ctl user add bob --hash "$(md5hex password)" --service smtp >/dev/null
+add_dovecot_accounts
 ctl user add erin --hash "$(md5hex erins-pw)" --service imap >/dev/null
-printf 'secret-1\n' | ctl user add carol --home /var/vmail/carol --uid 5000 --gid 5000 >/dev/null
 # imported from htpasswd: no uid, gid or home — Dovecot's mail_* defaults apply
 printf 'dave:%s\n' "$(openssl passwd -apr1 daves-pw)" >"$DIR/import.htpasswd"
 ctl import --format htpasswd "$DIR/import.htpasswd" >/dev/null
@@ -60,24 +58,11 @@ service lmtp {
 CONF
 doveconf -c "$DIR/dovecot.conf" -n >"$DIR/doveconf.out" 2>&1; check "dovecot 2.4 accepts the shipped config" 0 $? || { cat "$DIR/doveconf.out"; exit 1; }
 check "auth_allow_weak_schemes stays off" 0 "$(doveconf -c "$DIR/dovecot.conf" -h auth_allow_weak_schemes 2>/dev/null | grep -cx yes)"
-dovecot -F -c "$DIR/dovecot.conf" >"$DIR/dovecot.stdout" 2>&1 &
-for _ in $(seq 1 100); do [ -S "$DIR/run/auth-client" ] && break; sleep 0.05; done
-[ -S "$DIR/run/auth-client" ] || { echo "FAIL dovecot did not start:"; cat "$DIR/dovecot.stdout" "$DIR/dovecot.log"; exit 1; }
+start_dovecot
 
 C=(doveadm -c "$DIR/dovecot.conf")
-out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "legacy MD5 user logs in" 0 $?
-contains "canonical user returned" "user=alice" "$out"
-check "store now holds bcrypt \$2y\$05" "bcrypt current" "$(ctl user list | awk '$1=="alice"{print $3, $4}')"
-"${C[@]}" auth test -x service=imap -x no-penalty alice password >/dev/null 2>&1; check "and logs in again with bcrypt" 0 $?
-"${C[@]}" auth test -x service=imap -x no-penalty alice wrong >/dev/null 2>&1; check "wrong password fails" 77 $?
-"${C[@]}" auth test -x service=imap -x no-penalty nobody password >/dev/null 2>&1; check "unknown user fails" 77 $?
-"${C[@]}" auth test -x service=imap -x no-penalty bob password >/dev/null 2>&1; check "user without the imap grant fails (protocol reaches authd)" 77 $?
-"${C[@]}" auth test -x service=smtp -x no-penalty bob password >/dev/null 2>&1; check "same user on smtp logs in" 0 $?
+dovecot_login_checks "userdb lua"
 "${C[@]}" auth test -x service=imap -x no-penalty dave daves-pw >/dev/null 2>&1; check "imported apr1 user logs in" 0 $?
-out=$("${C[@]}" auth login -x service=imap -x no-penalty carol secret-1 2>&1); check "userdb fields from authd" 0 $?
-contains "home from authd" "home=/var/vmail/carol" "$out"
-contains "uid from authd" "uid=5000" "$out"
-contains "gid from authd" "gid=5000" "$out"
 out=$("${C[@]}" auth lookup alice 2>&1); check "auth lookup (passdb) finds alice" 0 $?
 contains "… with her canonical name" "alice" "$out"
 "${C[@]}" auth lookup nobody >/dev/null 2>&1; check "auth lookup of an unknown user" 67 $?

@@ -6,14 +6,13 @@ BIN=$1 SRC=$2 KIND=$3 IMAP_PORT=${4:-10143} HTTP_PORT=${5:-18431}
 case "$(dovecot --version 2>/dev/null)" in 2.4.*) exec bash "$SRC/tests/integration/dovecot24_test.sh" "$@" ;; esac
 DIR=/tmp/authd-it-dovecot-$KIND-$$
 . "$SRC/tests/integration/common.sh"
+. "$SRC/tests/integration/dovecot_common.sh"
 make_dir
 mkdir -p "$DIR"/{run,state,home}; chown nobody:nogroup "$DIR/home"
 start_authd "$(store_url "$KIND")" "$HTTP_PORT" || exit 1
 trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
 
-ctl user add alice --hash "$(md5hex password)" --home "$DIR/home/alice" --uid "$(id -u nobody)" --gid "$(getent group nogroup | cut -d: -f3)" >/dev/null
-ctl user add bob --hash "$(md5hex password)" --service smtp >/dev/null
-printf 'secret-1\n' | ctl user add carol --home /var/vmail/carol --uid 5000 --gid 5000 >/dev/null
+add_dovecot_accounts
 
 cat >"$DIR/dovecot.conf" <<CONF
 protocols = imap
@@ -52,21 +51,10 @@ userdb {
 }
 CONF
 doveconf -c "$DIR/dovecot.conf" -n >/dev/null || { echo "bad dovecot config"; exit 1; }
-dovecot -F -c "$DIR/dovecot.conf" >"$DIR/dovecot.stdout" 2>&1 &
-for _ in $(seq 1 100); do [ -S "$DIR/run/auth-client" ] && break; sleep 0.05; done
+start_dovecot
 
 C=(doveadm -c "$DIR/dovecot.conf")
-out=$("${C[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "legacy MD5 user logs in" 0 $?
-contains "canonical user returned" "user=alice" "$out"
-check "store now holds bcrypt \$2y\$05" "bcrypt current" "$(ctl user list | awk '$1=="alice"{print $3, $4}')"
-"${C[@]}" auth test -x service=imap -x no-penalty alice password >/dev/null 2>&1; check "and logs in again with bcrypt" 0 $?
-"${C[@]}" auth test -x service=imap -x no-penalty alice wrong >/dev/null 2>&1; check "wrong password fails" 77 $?
-"${C[@]}" auth test -x service=imap -x no-penalty nobody password >/dev/null 2>&1; check "unknown user fails" 77 $?
-"${C[@]}" auth test -x service=imap -x no-penalty bob password >/dev/null 2>&1; check "user without the imap grant fails" 77 $?
-"${C[@]}" auth test -x service=smtp -x no-penalty bob password >/dev/null 2>&1; check "same user on smtp logs in" 0 $?
-out=$("${C[@]}" auth login -x service=imap -x no-penalty carol secret-1 2>&1); check "userdb fields from authd (prefetch)" 0 $?
-contains "home from authd" "home=/var/vmail/carol" "$out"
-contains "uid from authd" "uid=5000" "$out"
+dovecot_login_checks prefetch
 "${C[@]}" auth lookup alice >/dev/null 2>&1; check "auth lookup (AUTHORIZED=1) finds alice" 0 $?
 "${C[@]}" auth lookup nobody >/dev/null 2>&1; check "auth lookup of an unknown user" 67 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/null 2>&1; check "real IMAP LOGIN" 0 $?

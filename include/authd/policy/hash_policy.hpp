@@ -1,7 +1,7 @@
 #pragma once
-#include <chrono>
 // The hash policy (passlib's CryptContext, for authd): which scheme new hashes use and with what
 // parameters, the status of any stored value against that target, and verify-and-update.
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>

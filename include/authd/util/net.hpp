@@ -15,7 +15,7 @@ namespace authd {
 // "127.0.0.1" and "::ffff:127.0.0.1" are one address.
 struct IpAddress {
   std::array<std::uint8_t, 16> bytes{};
-  bool v4 = false;
+  bool v4() const noexcept; // an IPv4-mapped address
   bool operator==(const IpAddress&) const = default;
 };
 

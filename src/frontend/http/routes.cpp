@@ -58,23 +58,23 @@ int status_of(core::AuthStatus s) {
   return 503;
 }
 
-bool bearer_ok(const httplib::Request& req, const RouteContext& ctx) {
+// A bearer token is configured and the request carries it.
+bool bearer_presented(const httplib::Request& req, const RouteContext& ctx) {
   const std::string& token = ctx.config.http.bearer_token;
-  if (!ctx.tcp || token.empty()) {
-    return true;
-  }
   const std::string header = req.get_header_value("Authorization");
-  return header.size() > 7 && ascii_lower(std::string_view(header).substr(0, 7)) == "bearer " &&
+  return !token.empty() && header.size() > 7 && ascii_lower(std::string_view(header).substr(0, 7)) == "bearer " &&
          constant_time_equal(std::string_view(header).substr(7), token);
+}
+
+// What POST /v1/auth needs: the socket, no token configured, or the token.
+bool bearer_ok(const httplib::Request& req, const RouteContext& ctx) {
+  return !ctx.tcp || ctx.config.http.bearer_token.empty() || bearer_presented(req, ctx);
 }
 
 // JSON remote_ip is believed from a trusted peer (the socket, a trusted proxy) or a request that
 // carries the bearer token; otherwise the address comes from the connection.
 bool may_forward(const httplib::Request& req, const RouteContext& ctx) {
-  if (!ctx.tcp) {
-    return true;
-  }
-  if (!ctx.config.http.bearer_token.empty() && bearer_ok(req, ctx)) {
+  if (!ctx.tcp || bearer_presented(req, ctx)) {
     return true;
   }
   const auto peer = parse_ip(req.remote_addr);
@@ -138,7 +138,7 @@ void add_account_fields(json& out, const core::AuthResult& r) {
 // For Dovecot's userdb/passdb lookups (authd-checkpassword, the 2.4 Lua script). It reveals whether
 // an account exists: open on the UNIX socket, on TCP only with the configured bearer token.
 void post_lookup(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
-  if (ctx.tcp && (ctx.config.http.bearer_token.empty() || !bearer_ok(req, ctx))) {
+  if (ctx.tcp && !bearer_presented(req, ctx)) {
     set_json(res, 403, {{"ok", false}, {"error", "lookup over TCP needs the bearer token (use the UNIX socket)"}});
     return count(ctx, "lookup", 403);
   }
@@ -311,11 +311,12 @@ void install_routes(httplib::Server& svr, const RouteContext& ctx_in) {
       ctx->trusted.push_back(*net);
     }
   }
-  svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
+  // Before any route matches: httplib owns the request and hands it on as const.
   svr.set_pre_routing_handler([](const httplib::Request& q, httplib::Response&) {
     strip_absolute_form(const_cast<std::string&>(q.path));
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
   svr.Post("/v1/lookup", [ctx](const httplib::Request& q, httplib::Response& r) { post_lookup(q, r, *ctx); });
   svr.Get("/v1/basic", [ctx](const httplib::Request& q, httplib::Response& r) { basic(q, r, *ctx, ""); });
   svr.Get(R"(/v1/basic/([^/]+))", [ctx](const httplib::Request& q, httplib::Response& r) {
