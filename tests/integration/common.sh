@@ -19,8 +19,9 @@ make_dir() {
   cp "$BIN/authd-checkpassword" "$DIR/"; chmod 755 "$DIR/authd-checkpassword"
 }
 
-# start_authd STORE_URL HTTP_PORT: authd on the store, TCP 127.0.0.1:PORT and unix:$DIR/authd.sock
-# (mode 0666: Dovecot's and Apache's helpers run as dovecot / www-data).
+# start_authd STORE_URL HTTP_PORT [HTTP_LINE]: authd on the store, TCP 127.0.0.1:PORT and
+# unix:$DIR/authd.sock (mode 0666: Dovecot's and Apache's helpers run as dovecot / www-data);
+# HTTP_LINE is one more [http] setting.
 start_authd() {
   cat >"$DIR/authd.toml" <<TOML
 [store]
@@ -31,6 +32,7 @@ bcrypt_cost = 5
 [http]
 listen = ["127.0.0.1:$2", "unix:$DIR/authd.sock"]
 socket_mode = "0666"
+${3:-}
 [throttle]
 enabled = false
 TOML

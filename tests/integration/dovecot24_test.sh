@@ -3,15 +3,16 @@
 # contrib/dovecot/authd-dovecot24.conf) -> authd over its UNIX socket; IMAP login and LMTP delivery.
 # usage: dovecot24_test.sh BIN_DIR SRC_DIR sqlite|mariadb [IMAP_PORT] [HTTP_PORT]
 BIN=$1 SRC=$2 KIND=$3 IMAP_PORT=${4:-10143} HTTP_PORT=${5:-18431}
-LMTP_PORT=$((IMAP_PORT + 100))
+LMTP_PORT=$((IMAP_PORT + 100)) # the TCP-mode instance below: both + 300 (no clash with the other store kind's run)
 DIR=/tmp/authd-it-dovecot24-$KIND-$$
 . "$SRC/tests/integration/common.sh"
 . "$SRC/tests/integration/dovecot_common.sh"
 make_dir
 mkdir -p "$DIR"/{run,state,home,vmail}
 chown nobody:nogroup "$DIR/home" "$DIR/vmail"
-start_authd "$(store_url "$KIND")" "$HTTP_PORT" || exit 1
-trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
+STORE=$(store_url "$KIND")
+start_authd "$STORE" "$HTTP_PORT" || exit 1
+trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; doveadm -c "$DIR/tcp.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
 
 add_dovecot_accounts
 ctl user add erin --hash "$(md5hex erins-pw)" --service imap >/dev/null
@@ -104,6 +105,34 @@ check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody
 
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
 check "no password or hash in Dovecot's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
+
+# The script's TCP mode (lua_settings url + bearer_token) beside the socket: a second Dovecot
+# against authd with a bearer token. The right token logs in and looks up; a missing one is
+# authd refusing the request, a temporary failure — never "wrong password".
+tcp_dovecot() { # tcp_dovecot LUA_TOKEN_LINE: (re)start the TCP-mode Dovecot
+  doveadm -c "$DIR/tcp.conf" stop >/dev/null 2>&1; sleep 0.3
+  sed -e "s|socket = $DIR/authd.sock|url = http://127.0.0.1:$HTTP_PORT\n    $1|" "$DIR/authd-dovecot24.conf" >"$DIR/authd-tcp.conf"
+  sed -e "s|^base_dir = .*|base_dir = $DIR/run-tcp|" -e "s|^instance_name = .*|instance_name = authd-it24-tcp-$KIND|" \
+      -e "s|^log_path = .*|log_path = $DIR/dovecot-tcp.log|" -e "s|port = $IMAP_PORT|port = $((IMAP_PORT + 300))|" \
+      -e "s|port = $LMTP_PORT|port = $((LMTP_PORT + 300))|" -e "s|authd-dovecot24.conf|authd-tcp.conf|" "$DIR/dovecot.conf" >"$DIR/tcp.conf"
+  mkdir -p "$DIR/run-tcp"; rm -f "$DIR/run-tcp/auth-client"
+  dovecot -F -c "$DIR/tcp.conf" >>"$DIR/dovecot-tcp.stdout" 2>&1 &
+  for _ in $(seq 1 100); do [ -S "$DIR/run-tcp/auth-client" ] && break; sleep 0.05; done
+}
+T=(doveadm -c "$DIR/tcp.conf")
+stop_authd
+start_authd "$STORE" "$HTTP_PORT" 'bearer_token = "tok-lua-24"' || exit 1
+tcp_dovecot 'bearer_token = tok-lua-24'
+"${T[@]}" auth test -x service=imap -x no-penalty alice password >/dev/null 2>&1; check "TCP mode with the token: login" 0 $?
+"${T[@]}" auth test -x service=imap -x no-penalty alice wrong >/dev/null 2>&1; check "TCP mode with the token: wrong password fails" 77 $?
+out=$("${T[@]}" user carol 2>&1); check "TCP mode with the token: userdb lookup" 0 $?
+contains "… uid from authd" "5000" "$out"
+tcp_dovecot ''
+out=$("${T[@]}" auth test -x service=imap -x no-penalty alice password 2>&1); check "TCP mode without the token: temporary failure (75)" 75 $?
+contains "… code=temp_fail, not a wrong password" "code=temp_fail" "$out"
+"${T[@]}" user carol >/dev/null 2>&1; check "TCP mode without the token: userdb lookup is temporary" 75 $?
+doveadm -c "$DIR/tcp.conf" stop >/dev/null 2>&1
+check "no token in Dovecot's log" 0 "$(grep -c 'tok-lua-24' "$DIR/dovecot-tcp.log")"
 
 # The store down (a MariaDB nobody answers): logins and lookups are temporary failures.
 stop_authd
