@@ -122,6 +122,11 @@ bash scripts/mariadb-test.sh sql "CREATE DATABASE scale" >/dev/null
 SCALE=$(bash bench/scale.sh "$B" 1000000 "mariadb://authd:authdpw@127.0.0.1:33308/scale")
 bash scripts/mariadb-test.sh stop >/dev/null
 
+echo "9 idle and slow connections (bench/connections.py)" >&2
+CONNS=$(python3 bench/connections.py "$B" --idle 10000 --slow 200 --logins 100)
+echo "10 flood of wrong passwords (bench/flood.py)" >&2
+FLOOD=$(python3 bench/flood.py "$B" --sources 200 --logins 100)
+
 {
 cat <<MD
 # Benchmark results
@@ -202,4 +207,48 @@ cost; a legacy or below-target mismatch is padded *up to* the measured cost of a
 $TIMING_ROW
 MD
 } >"$OUT"
+
+kv() { echo "$1" | grep "^$2 " | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p"; } # kv TEXT LINE KEY
+mb() { awk "BEGIN{printf \"%.1f\", $1/1024}"; }
+{
+cat <<MD
+
+## 9. Idle and slow connections (goals: loaded latency within 10 % of quiet, RSS ≤ 64 MB)
+
+\`python3 bench/connections.py\`: $(kv "$CONNS" config logins) sequential right-password \`POST /v1/auth\`
+(bcrypt cost 10, throttle off) on a new connection each, then as many over one keep-alive connection;
+quiet, then while one other process holds 10,000 idle keep-alive TCP connections (each sent one
+\`GET /healthz\` and read its answer, then silent) and 200 slow-header connections (one header byte
+a second, each one authd cuts reopened at once). \`keepalive_timeout_s = 300\`, \`header_timeout_s = 10\`.
+
+| | new connection p50 | p99 | keep-alive p50 | p99 | logins ok | authd RSS | peak RSS |
+|---|---|---|---|---|---|---|---|
+| quiet | $(kv "$CONNS" quiet newconn_p50_ms) ms | $(kv "$CONNS" quiet newconn_p99_ms) ms | $(kv "$CONNS" quiet keepalive_p50_ms) ms | $(kv "$CONNS" quiet keepalive_p99_ms) ms | $(kv "$CONNS" quiet newconn_ok), $(kv "$CONNS" quiet keepalive_ok) | $(mb "$(kv "$CONNS" quiet rss_kb)") MB | $(mb "$(kv "$CONNS" quiet hwm_kb)") MB |
+| 10,000 idle + 200 slow open | $(kv "$CONNS" loaded newconn_p50_ms) ms | $(kv "$CONNS" loaded newconn_p99_ms) ms | $(kv "$CONNS" loaded keepalive_p50_ms) ms | $(kv "$CONNS" loaded keepalive_p99_ms) ms | $(kv "$CONNS" loaded newconn_ok), $(kv "$CONNS" loaded keepalive_ok) | $(mb "$(kv "$CONNS" loaded rss_kb)") MB | $(mb "$(kv "$CONNS" loaded end_hwm_kb)") MB |
+
+Loaded / quiet p50: new connection $(kv "$CONNS" ratio newconn_p50), keep-alive $(kv "$CONNS" ratio keepalive_p50).
+Idle connections answered $(kv "$CONNS" loaded idle_answered) / 10000 and still open at the end $(kv "$CONNS" loaded idle_open);
+slow-header connections open at the end $(kv "$CONNS" loaded slow_open) / 200, cut by authd $(kv "$CONNS" loaded slow_cut) times
+(median $(kv "$CONNS" loaded slow_cut_median_s) s after their first byte).
+
+## 10. Flood of wrong passwords (goals: the familiar user's logins 100 % successful, p50 ≤ 2 × quiet p50)
+
+\`python3 bench/flood.py\`: throttle at its defaults (2 s doubling to 15 s), bcrypt cost 10. \`fam\` logged in once
+from 198.51.100.1 (JSON \`remote_ip\` from loopback) and so is familiar there; then 100 logins of \`fam\` from that
+address, one new connection each, one every 0.25 s — quiet, then while 200 sources (\`remote_ip\` 10.X.Y.Z)
+each keep one wrong-password request in flight (for \`fam\`, another account or a made-up name, the next sent
+as soon as the answer comes), starting 5 s into the flood.
+
+| | fam's logins ok | p50 | p99 | answers | authd RSS |
+|---|---|---|---|---|---|
+| quiet | $(kv "$FLOOD" quiet ok) | $(kv "$FLOOD" quiet p50_ms) ms | $(kv "$FLOOD" quiet p99_ms) ms | $(kv "$FLOOD" quiet fam_status) | $(mb "$(kv "$FLOOD" quiet rss_kb)") MB |
+| flood, 200 sources | $(kv "$FLOOD" flood ok) | $(kv "$FLOOD" flood p50_ms) ms | $(kv "$FLOOD" flood p99_ms) ms | $(kv "$FLOOD" flood fam_status) | $(mb "$(kv "$FLOOD" flood rss_kb)") MB (peak $(mb "$(kv "$FLOOD" flood hwm_kb)") MB) |
+
+Flood / quiet p50: $(kv "$FLOOD" ratio p50). The flood's answers during fam's $(kv "$FLOOD" flood_requests window_s) s:
+$(kv "$FLOOD" flood_requests total) requests ($(kv "$FLOOD" flood_requests per_s) /s) — 401 $(kv "$FLOOD" flood_requests s401)
+(of them held ≥ 1 s: $(kv "$FLOOD" flood_requests s401_held)), 429 $(kv "$FLOOD" flood_requests s429),
+503 $(kv "$FLOOD" flood_requests s503), 200 $(kv "$FLOOD" flood_requests s200), other $(kv "$FLOOD" flood_requests other),
+connection errors $(kv "$FLOOD" flood_requests errors).
+MD
+} >>"$OUT"
 echo "written: $OUT" >&2

@@ -37,7 +37,8 @@ const char* to_string(AuthStatus status) noexcept {
 AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy& policy, const config::Config& config,
                          Metrics& metrics)
     : m_store(store), m_policy(policy), m_metrics(metrics),
-      m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle) {
+      m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle),
+      m_familiar_s(std::int64_t{config.throttle.familiar_days} * 86400) {
   // spdlog creates its registry on first use; make that happen here, before request threads log
   // concurrently (libspdlog is not instrumented for TSan, which would see that first use as a race).
   (void)spdlog::default_logger_raw();
@@ -56,18 +57,28 @@ void AuthService::log(const AuthRequest& r, const AuthResult& res, const char* d
               *detail != '\0' ? " detail=" : "", detail);
 }
 
+Status AuthService::verify(const std::function<void()>& job, Lane lane) {
+  const auto started = std::chrono::steady_clock::now();
+  auto ok = m_pool.run(job, lane);
+  if (!ok) {
+    m_metrics.add("authd_verify_queue_full_total", {});
+    m_metrics.add("authd_verify_shed_total", {{"lane", to_string(lane)}});
+  } else {
+    m_metrics.observe_verify(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return ok;
+}
+
 // Unknown user, disabled or locked account: the same answer at the same cost as a wrong password.
-AuthResult AuthService::reject(const AuthRequest& r, const std::string& user, SecretView password, const char* why) {
+AuthResult AuthService::reject(const AuthRequest& r, const std::string& user, SecretView password, const char* why,
+                               const std::string& source, Lane lane) {
   AuthResult res;
   res.status = AuthStatus::rejected;
-  const auto started = std::chrono::steady_clock::now();
-  if (!m_pool.run([&] { m_policy.dummy_verify(password); })) {
-    m_metrics.add("authd_verify_queue_full_total", {});
+  if (!verify([&] { m_policy.dummy_verify(password); }, lane)) {
     res.status = AuthStatus::tempfail;
     why = "verify queue full";
   } else {
-    m_metrics.observe_verify(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    m_throttle.failure(std::string(r.remote_ip), user, std::chrono::steady_clock::now());
+    m_throttle.failure(source, user, m_throttle.pair_hash(user, password), std::chrono::steady_clock::now());
   }
   m_metrics.add("authd_logins_total", {{"service", std::string(r.service.empty() ? k_default_service : r.service)},
                                         {"scheme", "none"}, {"outcome", to_string(res.status)}});
@@ -75,22 +86,68 @@ AuthResult AuthService::reject(const AuthRequest& r, const std::string& user, Se
   return res;
 }
 
+Lane AuthService::lane(std::string_view username, std::string_view remote_ip) const {
+  const auto name = store::normalize_username(username);
+  return m_throttle.suspect(Throttle::source_of(remote_ip), name ? *name : std::string(username)) ? Lane::suspect
+                                                                                                   : Lane::priority;
+}
+
+std::chrono::milliseconds AuthService::throttle_wait(const std::string& name, const std::string& source,
+                                                     std::optional<Result<std::optional<store::Account>>>& found,
+                                                     bool& familiar) {
+  const auto now = std::chrono::steady_clock::now();
+  familiar = m_throttle.known_familiar(name, source);
+  if (const auto wait = m_throttle.source_wait(source, now); wait.count() > 0) {
+    return wait;
+  }
+  const auto wait = m_throttle.account_wait(name, now);
+  if (wait.count() == 0 || familiar) {
+    return std::chrono::milliseconds(0);
+  }
+  // The account is slowed; a source it logged in from recently is not (the store remembers them
+  // across restarts and for every authd on the database). Unknown names have no familiar sources.
+  found = m_store.find(name);
+  if (source.empty() || !*found || !**found) {
+    return wait;
+  }
+  auto known = m_store.familiar((***found).id, source, store::now_seconds() - m_familiar_s);
+  if (known && *known) {
+    m_throttle.remember_familiar(name, source);
+    familiar = true;
+    return std::chrono::milliseconds(0);
+  }
+  return wait;
+}
+
+void AuthService::remember_success(const store::Account& account, const std::string& source) {
+  m_throttle.success(source, account.username);
+  if (source.empty()) {
+    return;
+  }
+  const auto now = store::now_seconds();
+  if (auto ok = m_store.remember_source(account.id, source, now, now - m_familiar_s); !ok) {
+    m_metrics.add("authd_store_errors_total", {{"op", "remember_source"}});
+  }
+}
+
 AuthResult AuthService::authenticate(const AuthRequest& r) {
   const std::string service(r.service.empty() ? k_default_service : r.service);
+  const std::string source = Throttle::source_of(r.remote_ip);
   const auto name = store::normalize_username(r.username);
   if (!name || !scheme::check_password(r.password)) {
-    return reject(r, "", r.password, name ? "password refused" : "invalid user name");
+    return reject(r, "", r.password, name ? "password refused" : "invalid user name", source, Lane::suspect);
   }
   AuthResult res;
-  if (const auto wait = m_throttle.wait_for(std::string(r.remote_ip), *name, std::chrono::steady_clock::now());
-      wait.count() > 0) {
+  std::optional<Result<std::optional<store::Account>>> looked_up;
+  bool familiar = false;
+  if (const auto wait = throttle_wait(*name, source, looked_up, familiar); wait.count() > 0) {
     res.status = AuthStatus::throttled;
     res.retry_after = wait;
-    m_metrics.add("authd_throttled_total", {});
     log(r, res, "");
     return res;
   }
-  auto found = m_store.find(*name);
+  const Lane lane = !familiar && m_throttle.suspect(source, *name) ? Lane::suspect : Lane::priority;
+  auto found = looked_up ? std::move(*looked_up) : m_store.find(*name);
   if (!found) {
     m_metrics.add("authd_store_errors_total", {{"op", "find"}});
     res.status = AuthStatus::tempfail;
@@ -98,7 +155,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   if (!*found || !(*found)->enabled || locked((*found)->password_hash)) {
-    return reject(r, *name, r.password, !*found ? "unknown user" : "disabled or locked");
+    return reject(r, *name, r.password, !*found ? "unknown user" : "disabled or locked", source, lane);
   }
   const store::Account& account = **found;
   res.user = account.username;
@@ -113,14 +170,11 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   Result<policy::VerifyOutcome> outcome = fail(ErrorKind::internal, "not run");
-  const auto started = std::chrono::steady_clock::now();
-  if (!m_pool.run([&] { outcome = m_policy.verify_and_update(r.password, account.password_hash, true); })) {
-    m_metrics.add("authd_verify_queue_full_total", {});
+  if (!verify([&] { outcome = m_policy.verify_and_update(r.password, account.password_hash, true); }, lane)) {
     res.status = AuthStatus::tempfail;
     log(r, res, "verify queue full");
     return res;
   }
-  m_metrics.observe_verify(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (!outcome) {
     // A stored value authd cannot use is a data problem for the operator, not a wrong password.
     res.status = AuthStatus::tempfail;
@@ -130,11 +184,11 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   }
   res.scheme = outcome->scheme;
   if (!outcome->matched) {
-    m_throttle.failure(std::string(r.remote_ip), *name, std::chrono::steady_clock::now());
+    m_throttle.failure(source, *name, m_throttle.pair_hash(*name, r.password), std::chrono::steady_clock::now());
     res.status = AuthStatus::rejected;
     res.user.clear();
   } else {
-    m_throttle.success(std::string(r.remote_ip), *name);
+    remember_success(account, source);
     upgrade(account, *outcome, res);
     res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
     if (auto ok = m_store.record_login(account.id, service, store::now_seconds()); !ok) {

@@ -2,12 +2,42 @@
 
 #include <algorithm>
 
+#include <sodium.h>
+
+#include "authd/util/net.hpp"
+
 namespace authd::core {
-namespace {
-constexpr std::size_t k_max_entries = 100000;
+
+Throttle::Throttle(config::ThrottleConfig config)
+    : m_config(config), m_entries(static_cast<std::size_t>(config.max_entries)),
+      m_familiar(static_cast<std::size_t>(config.max_entries)) {
+  randombytes_buf(m_key.data(), m_key.size());
 }
 
-Throttle::Throttle(config::ThrottleConfig config) : m_config(config) {}
+std::string Throttle::source_of(std::string_view ip) {
+  auto addr = parse_ip(ip);
+  if (!addr) {
+    return "";
+  }
+  if (addr->v4()) {
+    return to_string(*addr);
+  }
+  std::fill(addr->bytes.begin() + 8, addr->bytes.end(), std::uint8_t{0});
+  return to_string(*addr) + "/64";
+}
+
+std::uint64_t Throttle::pair_hash(std::string_view user, SecretView password) const {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, m_key.data(), m_key.size(), sizeof(std::uint64_t));
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(user.data()), user.size());
+  const unsigned char sep = 0;
+  crypto_generichash_update(&st, &sep, 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(password.data()), password.size());
+  std::uint64_t out = 0;
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(&out), sizeof out);
+  sodium_memzero(&st, sizeof st);
+  return out | 1; // never 0: 0 marks an empty slot
+}
 
 std::chrono::milliseconds Throttle::delay(int counted) const {
   if (counted <= 0) {
@@ -20,60 +50,87 @@ std::chrono::milliseconds Throttle::delay(int counted) const {
   return std::chrono::milliseconds(std::min<long long>(ms, m_config.max_ms));
 }
 
-std::chrono::milliseconds Throttle::remaining(const std::string& key, int free, Clock::time_point now) const {
-  const auto it = m_entries.find(key);
-  if (it == m_entries.end()) {
+std::chrono::milliseconds Throttle::remaining(const Entry* e, int free, Clock::time_point now) const {
+  if (!m_config.enabled || e == nullptr) {
     return std::chrono::milliseconds(0);
   }
-  const auto until = it->second.last + delay(it->second.failures - free);
-  return until > now ? std::chrono::duration_cast<std::chrono::milliseconds>(until - now) : std::chrono::milliseconds(0);
+  const auto until = e->last + delay(e->failures - free);
+  return until > now ? std::chrono::ceil<std::chrono::milliseconds>(until - now) : std::chrono::milliseconds(0);
 }
 
-std::chrono::milliseconds Throttle::wait_for(const std::string& ip, const std::string& user, Clock::time_point now) const {
-  if (!m_config.enabled) {
+std::chrono::milliseconds Throttle::source_wait(const std::string& source, Clock::time_point now) const {
+  if (source.empty()) {
     return std::chrono::milliseconds(0);
   }
   std::lock_guard lock(m_mutex);
-  auto by_ip = ip.empty() ? std::chrono::milliseconds(0) : remaining("ip:" + ip, 0, now);
-  auto by_user = user.empty() ? std::chrono::milliseconds(0) : remaining("user:" + user, m_config.account_free_failures, now);
-  return std::max(by_ip, by_user);
+  return remaining(m_entries.find("s:" + source), 0, now);
 }
 
-void Throttle::failure(const std::string& ip, const std::string& user, Clock::time_point now) {
+std::chrono::milliseconds Throttle::account_wait(const std::string& user, Clock::time_point now) const {
+  std::lock_guard lock(m_mutex);
+  return remaining(m_entries.find("u:" + user), m_config.account_free_failures, now);
+}
+
+bool Throttle::suspect(const std::string& source, const std::string& user) const {
+  std::lock_guard lock(m_mutex);
+  const Entry* s = source.empty() ? nullptr : m_entries.find("s:" + source);
+  if (s != nullptr && s->failures > 0) {
+    return true;
+  }
+  const Entry* u = m_entries.find("u:" + user);
+  return u != nullptr && u->failures > m_config.account_free_failures &&
+         (source.empty() || m_familiar.find(user + '\0' + source) == nullptr);
+}
+
+void Throttle::count(const std::string& key, std::uint64_t pair, Clock::time_point now) {
+  Entry& e = m_entries.touch(key);
+  if (now - e.last > std::chrono::milliseconds(m_config.max_ms) * 4) {
+    e = Entry{}; // long quiet: start again
+  }
+  const bool repeat = pair != 0 && std::find(e.pairs.begin(), e.pairs.end(), pair) != e.pairs.end();
+  if (!repeat) {
+    e.failures = std::min(e.failures + 1, 64);
+    e.pairs[e.next++ % e.pairs.size()] = pair;
+  }
+  e.last = now; // a repeat re-arms the current wait without lengthening it
+}
+
+void Throttle::failure(const std::string& source, const std::string& user, std::uint64_t pair, Clock::time_point now) {
   if (!m_config.enabled) {
     return;
   }
   std::lock_guard lock(m_mutex);
-  if (m_entries.size() >= k_max_entries) {
-    prune(now);
+  if (!source.empty()) {
+    count("s:" + source, pair, now);
   }
-  for (const std::string& key : {ip.empty() ? std::string() : "ip:" + ip, user.empty() ? std::string() : "user:" + user}) {
-    if (!key.empty()) {
-      Entry& e = m_entries[key];
-      e.failures = std::min(e.failures + 1, 64);
-      e.last = now;
-    }
+  if (!user.empty()) {
+    count("u:" + user, pair, now);
   }
 }
 
-void Throttle::success(const std::string& ip, const std::string& user) {
+void Throttle::success(const std::string& source, const std::string& user) {
   std::lock_guard lock(m_mutex);
-  m_entries.erase("ip:" + ip);
-  m_entries.erase("user:" + user);
+  if (!source.empty()) {
+    m_entries.erase("s:" + source);
+    m_familiar.touch(user + '\0' + source) = true;
+  }
+}
+
+bool Throttle::known_familiar(const std::string& user, const std::string& source) const {
+  std::lock_guard lock(m_mutex);
+  return !source.empty() && m_familiar.find(user + '\0' + source) != nullptr;
+}
+
+void Throttle::remember_familiar(const std::string& user, const std::string& source) {
+  std::lock_guard lock(m_mutex);
+  if (!source.empty()) {
+    m_familiar.touch(user + '\0' + source) = true;
+  }
 }
 
 std::size_t Throttle::tracked() const {
   std::lock_guard lock(m_mutex);
   return m_entries.size();
-}
-
-// Drops entries whose penalty has long expired; if still full, the oldest half.
-void Throttle::prune(Clock::time_point now) {
-  const auto horizon = std::chrono::milliseconds(m_config.max_ms) * 4;
-  std::erase_if(m_entries, [&](const auto& kv) { return now - kv.second.last > horizon; });
-  if (m_entries.size() >= k_max_entries) {
-    m_entries.clear(); // under a flood of distinct keys: forget rather than grow without bound
-  }
 }
 
 } // namespace authd::core

@@ -290,6 +290,38 @@ Status SqlStore::record_login(std::int64_t id, std::string_view service, std::in
   return n ? Status{} : tl::unexpected(n.error());
 }
 
+Status SqlStore::remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  SqlConnection& c = **conn;
+  auto n = c.exec("UPDATE familiar_sources SET last_success_at = ? WHERE account_id = ? AND source = ?", {at, id, source});
+  if (n && *n == 0) {
+    n = c.exec(std::string(m_dialect.insert_ignore) +
+                   " INTO familiar_sources (account_id, source, last_success_at) VALUES (?, ?, ?)",
+               {id, source, at});
+  }
+  if (n) {
+    n = c.exec("DELETE FROM familiar_sources WHERE account_id = ? AND last_success_at < ?", {id, forget_before});
+  }
+  return n ? Status{} : tl::unexpected(n.error());
+}
+
+Result<bool> SqlStore::familiar(std::int64_t id, std::string_view source, std::int64_t since) {
+  auto conn = m_pool->acquire();
+  if (!conn) {
+    return tl::unexpected(conn.error());
+  }
+  bool found = false;
+  auto ok = (*conn)->query("SELECT 1 FROM familiar_sources WHERE account_id = ? AND source = ? AND last_success_at >= ?",
+                           {id, source, since}, [&](const Row&) { found = true; });
+  if (!ok) {
+    return tl::unexpected(ok.error());
+  }
+  return found;
+}
+
 Status SqlStore::for_each(const std::function<bool(const Account&)>& visit) {
   const std::string sql = "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE id > ? ORDER BY id LIMIT " +
                           std::to_string(k_page);

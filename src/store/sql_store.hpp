@@ -60,6 +60,8 @@ public:
   Status grant(std::string_view username, std::string_view service, const Event& event) override;
   Status revoke(std::string_view username, std::string_view service, const Event& event) override;
   Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override;
+  Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) override;
+  Result<bool> familiar(std::int64_t id, std::string_view source, std::int64_t since) override;
   Status for_each(const std::function<bool(const Account&)>& visit) override;
   Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override;
   Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,

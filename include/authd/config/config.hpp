@@ -19,10 +19,17 @@ struct StoreConfig {
 
 struct HttpConfig {
   std::vector<std::string> listen = {"127.0.0.1:8425", "unix:/run/authd/authd.sock"};
-  int threads = 8;                 // HTTP worker threads
+  int threads = 8;                 // worker threads for complete requests (I/O is one event loop)
+  int max_connections = 16384;     // per listener; past it the longest-idle connection is closed
+  int max_connections_per_peer = 64; // per untrusted TCP source (IPv4 address / IPv6 /64)
+  int keepalive_timeout_s = 60;    // an idle keep-alive connection is closed after this
+  int header_timeout_s = 10;       // the whole request head, from its first byte
+  int body_timeout_s = 10;         // the whole request body
+  int drain_timeout_s = 10;        // SIGTERM: in-flight requests get this long
+  std::size_t max_header_bytes = 16384; // request line + header fields (and at most 64 fields)
   std::string socket_mode = "0660";
   std::string socket_group;        // empty: keep the process's group
-  std::string bearer_token;        // required on TCP POST /v1/auth (and /v1/lookup) when set
+  std::string bearer_token;        // when set, required on TCP by every password-checking endpoint and /metrics
   // Peers whose X-Forwarded-For (read right to left) and JSON remote_ip are believed; the UNIX
   // socket is always trusted.
   std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};
@@ -43,6 +50,9 @@ struct ThrottleConfig {
   int initial_ms = 2000;        // delay after the first counted failure (Dovecot: 2 s)
   int max_ms = 15000;           // cap (Dovecot: 15 s)
   int account_free_failures = 5; // per-account failures before the account itself is slowed
+  int familiar_days = 30;        // a source with a successful login this recent is "familiar"
+  int hold_max_ms = 10000;       // a throttled answer is held up to this long, then verified; longer: 429
+  int max_entries = 65536;       // penalty table size (least recently used evicted first)
 };
 
 struct DaemonConfig {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "authd/config/config.hpp"
+#include "authd/core/lanes.hpp"
 #include "authd/core/metrics.hpp"
 #include "authd/core/throttle.hpp"
 #include "authd/core/verify_pool.hpp"
@@ -47,6 +48,10 @@ public:
   ~AuthService();
 
   AuthResult authenticate(const AuthRequest& request);
+  // Which lane a login for this name from this address waits in (cheap: memory only): suspect
+  // when the source, or the account from a source not known familiar, has recent failures.
+  Lane lane(std::string_view username, std::string_view remote_ip) const;
+  const config::ThrottleConfig& throttle_config() const noexcept { return m_throttle.config(); }
   // Userdb-style lookup without a password (checkpassword AUTHORIZED=1): ok / rejected (unknown,
   // disabled) / forbidden / tempfail.
   AuthResult lookup(std::string_view username, std::string_view service);
@@ -56,7 +61,14 @@ public:
   Status refresh_gauges();
 
 private:
-  AuthResult reject(const AuthRequest& request, const std::string& user, SecretView password, const char* why);
+  AuthResult reject(const AuthRequest& request, const std::string& user, SecretView password, const char* why,
+                    const std::string& source, Lane lane);
+  // The throttle's verdict: zero, or how long this attempt must wait. May look the account up
+  // (familiar sources are in the store); `found` keeps that lookup for the caller.
+  std::chrono::milliseconds throttle_wait(const std::string& name, const std::string& source,
+                                          std::optional<Result<std::optional<store::Account>>>& found, bool& familiar);
+  void remember_success(const store::Account& account, const std::string& source);
+  Status verify(const std::function<void()>& job, Lane lane);
   void upgrade(const store::Account& account, const policy::VerifyOutcome& outcome, AuthResult& result);
   void log(const AuthRequest& request, const AuthResult& result, const char* detail) const;
 
@@ -65,6 +77,7 @@ private:
   Metrics& m_metrics;
   VerifyPool m_pool;
   Throttle m_throttle;
+  std::int64_t m_familiar_s;
   std::unique_ptr<AuthCache> m_cache;
 };
 

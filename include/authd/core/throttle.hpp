@@ -1,41 +1,116 @@
 #pragma once
-// Dovecot-style penalties: each failed login from a remote IP (and, past a few free failures, for
-// an account) makes the next attempt wait: initial delay doubling per failure up to a cap (2 s ..
-// 15 s by default). An attempt inside the window is answered "throttled" at once, without
-// hashing. Success clears both counters. No lock-out: the worst a stranger can impose on an
-// account is the capped delay. Memory is bounded (old entries are pruned).
+// Dovecot-style penalties, per source and per account.
+//   source  = the client's IPv4 address or IPv6 /64 (source_of); "" (unknown: the UNIX socket or
+//             a trusted proxy that forwarded nothing) has no per-source penalty.
+//   account = after `account_free_failures` failures, attempts from *unfamiliar* sources wait too;
+//             familiar sources (a recent successful login of that account) are the caller's to
+//             know (the store keeps them; remembered here as a cache).
+// Each counted failure doubles the wait (initial_ms .. max_ms); a failure repeating one of the
+// last wrong (user, password) pairs of that key only re-arms the current wait (a phone retrying
+// an old password does not escalate). A key quiet for 4 × max_ms starts again from zero. Memory
+// is bounded: least recently used keys are evicted first, one at a time.
+#include <array>
 #include <chrono>
+#include <cstdint>
+#include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "authd/config/config.hpp"
+#include "authd/util/secret.hpp"
 
 namespace authd::core {
+
+// A bounded map with least-recently-used eviction (not thread-safe; Throttle locks).
+template <class V>
+class LruMap {
+public:
+  explicit LruMap(std::size_t capacity) : m_capacity(capacity < 1 ? 1 : capacity) {}
+  V* find(const std::string& key) {
+    const auto it = m_map.find(key);
+    return it == m_map.end() ? nullptr : &it->second.value;
+  }
+  const V* find(const std::string& key) const {
+    const auto it = m_map.find(key);
+    return it == m_map.end() ? nullptr : &it->second.value;
+  }
+  // The entry for key, created (evicting the least recently used) if absent; marked as used.
+  V& touch(const std::string& key) {
+    auto it = m_map.find(key);
+    if (it != m_map.end()) {
+      m_order.splice(m_order.begin(), m_order, it->second.pos);
+      return it->second.value;
+    }
+    if (m_map.size() >= m_capacity) {
+      m_map.erase(m_order.back());
+      m_order.pop_back();
+    }
+    m_order.push_front(key);
+    return m_map.emplace(key, Node{V{}, m_order.begin()}).first->second.value;
+  }
+  void erase(const std::string& key) {
+    const auto it = m_map.find(key);
+    if (it != m_map.end()) {
+      m_order.erase(it->second.pos);
+      m_map.erase(it);
+    }
+  }
+  std::size_t size() const { return m_map.size(); }
+
+private:
+  struct Node {
+    V value;
+    std::list<std::string>::iterator pos;
+  };
+  std::size_t m_capacity;
+  std::list<std::string> m_order; // most recent first
+  std::unordered_map<std::string, Node> m_map;
+};
 
 class Throttle {
 public:
   using Clock = std::chrono::steady_clock;
   explicit Throttle(config::ThrottleConfig config);
 
-  // How long the caller must still wait (zero = go ahead).
-  std::chrono::milliseconds wait_for(const std::string& ip, const std::string& user, Clock::time_point now) const;
-  void failure(const std::string& ip, const std::string& user, Clock::time_point now);
-  void success(const std::string& ip, const std::string& user);
+  // "198.51.100.7", "2001:db8:1:2::/64"; "" for an empty or unparsable address.
+  static std::string source_of(std::string_view ip);
+  // A keyed hash of (user, password): what "the same wrong password again" is recognised by.
+  std::uint64_t pair_hash(std::string_view user, SecretView password) const;
+
+  std::chrono::milliseconds source_wait(const std::string& source, Clock::time_point now) const;
+  // The account's own wait (past its free failures), for unfamiliar sources.
+  std::chrono::milliseconds account_wait(const std::string& user, Clock::time_point now) const;
+  // Recent counted failures on the source, or on the account from a source not known familiar.
+  bool suspect(const std::string& source, const std::string& user) const;
+
+  void failure(const std::string& source, const std::string& user, std::uint64_t pair, Clock::time_point now);
+  // A successful login: the source's penalty is cleared and the source is remembered as familiar
+  // for the account (the account's own penalty stays: a stranger's failures are not forgiven).
+  void success(const std::string& source, const std::string& user);
+  bool known_familiar(const std::string& user, const std::string& source) const;
+  void remember_familiar(const std::string& user, const std::string& source);
+
   std::size_t tracked() const;
+  const config::ThrottleConfig& config() const noexcept { return m_config; }
 
 private:
   struct Entry {
     int failures = 0;
     Clock::time_point last{};
+    std::array<std::uint64_t, 4> pairs{}; // the last wrong pairs (keyed hashes), ring
+    unsigned next = 0;
   };
   std::chrono::milliseconds delay(int counted_failures) const;
-  std::chrono::milliseconds remaining(const std::string& key, int free, Clock::time_point now) const;
-  void prune(Clock::time_point now);
+  std::chrono::milliseconds remaining(const Entry* e, int free, Clock::time_point now) const;
+  void count(const std::string& key, std::uint64_t pair, Clock::time_point now);
 
   config::ThrottleConfig m_config;
+  std::array<unsigned char, 16> m_key{};
   mutable std::mutex m_mutex;
-  std::unordered_map<std::string, Entry> m_entries; // "ip:..." and "user:..."
+  LruMap<Entry> m_entries;  // "s:SOURCE" and "u:USER"
+  LruMap<bool> m_familiar;  // "USER\0SOURCE"
 };
 
 } // namespace authd::core

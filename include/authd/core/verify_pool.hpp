@@ -1,45 +1,27 @@
 #pragma once
 // A bounded executor for the expensive work (bcrypt is CPU, argon2id 64 MiB each): a fixed number
-// of threads and a fixed queue. When the queue is full, run() fails at once with a temporary
-// error instead of letting requests pile up behind minutes of hashing.
-#include <condition_variable>
-#include <deque>
+// of threads and a fixed queue per lane (lanes.hpp). When a lane is full, run() fails at once with
+// a temporary error instead of letting requests pile up behind minutes of hashing; the priority
+// lane (familiar sources, clean accounts) is always served first.
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
 
+#include "authd/core/lanes.hpp"
 #include "authd/util/result.hpp"
 
 namespace authd::core {
 
 class VerifyPool {
 public:
-  VerifyPool(int threads, int queue_size);
-  ~VerifyPool();
-  VerifyPool(const VerifyPool&) = delete;
-  VerifyPool& operator=(const VerifyPool&) = delete;
+  VerifyPool(int threads, int queue_size) : m_exec(threads, static_cast<std::size_t>(queue_size), threads) {}
 
-  // Runs job on a pool thread and waits for it. ErrorKind::temporary when the queue is full.
-  Status run(const std::function<void()>& job);
+  // Runs job on a pool thread and waits for it. ErrorKind::temporary when the lane is full.
+  Status run(const std::function<void()>& job, Lane lane = Lane::priority);
 
-  int threads() const noexcept { return static_cast<int>(m_threads.size()); }
-  std::size_t queued() const;
+  int threads() const noexcept { return m_exec.threads(); }
+  std::size_t queued() const { return m_exec.queued(Lane::priority) + m_exec.queued(Lane::suspect); }
 
 private:
-  void work();
-
-  struct Task {
-    const std::function<void()>* job;
-    bool done = false;
-  };
-  mutable std::mutex m_mutex;
-  std::condition_variable m_ready;
-  std::condition_variable m_finished;
-  std::deque<Task*> m_queue;
-  std::size_t m_capacity;
-  bool m_stopping = false;
-  std::vector<std::thread> m_threads;
+  LanedExecutor m_exec;
 };
 
 } // namespace authd::core

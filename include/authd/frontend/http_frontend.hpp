@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP front end (cpp-httplib): the same API on every listener, TCP or UNIX socket.
+// The HTTP front end: the same API on every listener, TCP or UNIX socket, served by one event
+// loop (src/frontend/http/server.hpp) with the routes of routes.cpp.
 //   POST /v1/auth                          JSON {"username","password","service"?,"remote_ip"?}
 //   GET  /v1/basic, /v1/basic/{service}    HTTP Basic, for Nextcloud user_external and proxies
 //   GET  /api/authz/forward-auth, /api/authz/auth-request, /api/verify   (Authelia's paths)
@@ -8,14 +9,13 @@
 // service · 429 throttled · 503 temporary failure (never 401). Never a redirect.
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
 #include "authd/util/result.hpp"
 
-namespace httplib {
+namespace authd::frontend::detail {
 class Server;
 }
 
@@ -35,17 +35,16 @@ public:
   ~HttpFrontend();
   // Binds every address (errors name the address) and starts serving in background threads.
   Status start(const std::vector<std::string>& addresses);
-  // Stops accepting, lets in-flight requests finish, joins the threads.
+  // Stops accepting, lets in-flight requests finish ([http] drain_timeout_s at most), joins.
   void stop();
 
 private:
-  Status bind_one(const ListenAddress& address);
+  Result<int> bind_one(const ListenAddress& address);
 
   core::AuthService& m_service;
   core::Metrics& m_metrics;
   const config::Config& m_config;
-  std::vector<std::unique_ptr<httplib::Server>> m_servers;
-  std::vector<std::thread> m_threads;
+  std::unique_ptr<detail::Server> m_server;
   std::vector<std::string> m_socket_paths;
 };
 

@@ -86,6 +86,11 @@ public:
   virtual Status grant(std::string_view username, std::string_view service, const Event& event) = 0;
   virtual Status revoke(std::string_view username, std::string_view service, const Event& event) = 0;
   virtual Status record_login(std::int64_t id, std::string_view service, std::int64_t at) = 0;
+  // Familiar sources (the throttle): a successful login of account `id` from `source` at `at`;
+  // the account's rows older than `forget_before` are dropped on the way.
+  virtual Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) = 0;
+  // Did account `id` log in successfully from `source` at or after `since`?
+  virtual Result<bool> familiar(std::int64_t id, std::string_view source, std::int64_t since) = 0;
 
   // Every account in id order, fetched in pages (bounded memory, no long-held cursor; the
   // callback may use the store). The callback returns false to stop. Accounts carry no grants.

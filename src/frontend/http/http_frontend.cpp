@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <grp.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "routes.hpp"
+#include "server.hpp"
 
 namespace authd::frontend {
 
@@ -83,108 +85,112 @@ Status set_socket_access(const std::string& path, const config::HttpConfig& http
   return {};
 }
 
-// cpp-httplib 0.11 listens with a compiled-in backlog of 5: a burst of logins (16 Dovecot
-// helpers at once) would overflow it — TCP clients then wait for a SYN retransmit (1 s) and
-// non-blocking UNIX-socket clients get EAGAIN. listen() may be called again on a listening
-// socket to change the backlog; the server's socket is found by its bound address.
-void raise_backlog(const ListenAddress& address) {
-  for (int fd = 3; fd < 4096; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
-      continue;
+std::string describe(const ListenAddress& a) {
+  return a.unix_socket ? "unix:" + a.host : (a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host) + ":" +
+                                               std::to_string(a.port);
+}
+
+// A bound, listening socket (backlog 1024: a burst of Dovecot helpers must not overflow it).
+Result<int> listen_socket(const ListenAddress& a) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (a.unix_socket) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+    if (a.host.size() >= sizeof un->sun_path) {
+      return fail(ErrorKind::invalid_input, "socket path too long: " + a.host);
     }
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) {
-      continue;
-    }
-    bool same = false;
-    if (ss.ss_family == AF_UNIX) {
-      same = address.unix_socket && address.host == reinterpret_cast<sockaddr_un*>(&ss)->sun_path;
-    } else if (!address.unix_socket) {
-      const auto port = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                                : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-      same = port == address.port;
-    }
-    if (same) {
-      ::listen(fd, 1024);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, a.host.c_str(), a.host.size() + 1);
+    len = sizeof(sockaddr_un);
+  } else if (auto* v4 = reinterpret_cast<sockaddr_in*>(&ss); ::inet_pton(AF_INET, a.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<std::uint16_t>(a.port));
+    len = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss); ::inet_pton(AF_INET6, a.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<std::uint16_t>(a.port));
+    len = sizeof(sockaddr_in6);
+  } else {
+    return fail(ErrorKind::invalid_input, "cannot listen on " + describe(a) + ": not a numeric address");
+  }
+  const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  if (fd >= 0 && ss.ss_family != AF_UNIX) {
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) {
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
   }
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return fail(ErrorKind::invalid_input, "cannot listen on " + describe(a) + ": " + why);
+  }
+  return fd;
 }
 
 } // namespace
 
-Status HttpFrontend::bind_one(const ListenAddress& address) {
-  auto svr = std::make_unique<httplib::Server>();
-  const int threads = m_config.http.threads;
-  svr->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr->set_payload_max_length(m_config.http.max_body_bytes);
-  svr->set_read_timeout(10, 0);
-  svr->set_write_timeout(10, 0);
-  svr->set_keep_alive_timeout(30);
-  detail::install_routes(*svr, {m_service, m_metrics, m_config, !address.unix_socket});
-  bool bound = false;
+Result<int> HttpFrontend::bind_one(const ListenAddress& address) {
   if (address.unix_socket) {
     if (auto ok = prepare_socket_path(address.host); !ok) {
-      return ok;
+      return tl::unexpected(ok.error());
     }
-    svr->set_address_family(AF_UNIX);
-    bound = svr->bind_to_port(address.host, 80);
-    if (bound) {
-      if (auto ok = set_socket_access(address.host, m_config.http); !ok) {
-        return ok;
-      }
-      m_socket_paths.push_back(address.host);
+  }
+  auto fd = listen_socket(address);
+  if (!fd) {
+    return fd;
+  }
+  if (address.unix_socket) {
+    m_socket_paths.push_back(address.host);
+    if (auto ok = set_socket_access(address.host, m_config.http); !ok) {
+      ::close(*fd);
+      return tl::unexpected(ok.error());
     }
-  } else {
-    svr->set_tcp_nodelay(true); // without it, keep-alive answers wait for Nagle (150 vs 12,000 req/s)
-    svr->set_address_family(address.host.find(':') != std::string::npos ? AF_INET6 : AF_INET);
-    bound = svr->bind_to_port(address.host, address.port);
   }
-  if (!bound) {
-    return fail(ErrorKind::invalid_input, "cannot listen on " + (address.unix_socket ? "unix:" + address.host
-                                                                                      : address.host + ":" + std::to_string(address.port)) +
-                                              ": " + std::strerror(errno));
-  }
-  raise_backlog(address);
-  spdlog::info("listening on {}", address.unix_socket ? "unix:" + address.host : address.host + ":" + std::to_string(address.port));
-  m_servers.push_back(std::move(svr));
-  return {};
+  spdlog::info("listening on {}", describe(address));
+  return fd;
 }
 
 Status HttpFrontend::start(const std::vector<std::string>& addresses) {
+  const config::HttpConfig& h = m_config.http;
+  detail::ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
+                              h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
+                              h.max_body_bytes, {}};
+  for (const std::string& text : h.trusted_proxies) {
+    if (auto net = parse_cidr(text)) { // validated when the config was loaded
+      limits.trusted.push_back(*net);
+    }
+  }
+  m_server = std::make_unique<detail::Server>(std::move(limits), m_metrics);
   for (const std::string& text : addresses) {
     auto address = parse_listen(text);
     if (!address) {
       return tl::unexpected(address.error());
     }
-    if (auto ok = bind_one(*address); !ok) {
-      return ok;
+    auto fd = bind_one(*address);
+    if (!fd) {
+      return tl::unexpected(fd.error());
     }
+    auto ctx = detail::make_context(m_service, m_metrics, m_config, !address->unix_socket);
+    m_server->add_listener(*fd, address->unix_socket, describe(*address),
+                           [ctx](detail::Request& req) { return detail::route(req, ctx); });
   }
-  for (auto& svr : m_servers) {
-    httplib::Server* s = svr.get();
-    m_threads.emplace_back([s] { s->listen_after_bind(); });
-  }
+  m_server->start();
   return {};
 }
 
 void HttpFrontend::stop() {
-  for (auto& svr : m_servers) {
-    svr->stop();
+  if (m_server) {
+    m_server->stop();
+    m_server.reset();
   }
-  for (auto& t : m_threads) {
-    if (t.joinable()) {
-      t.join();
-    }
-  }
-  m_threads.clear();
   for (const std::string& path : m_socket_paths) {
     ::unlink(path.c_str());
   }
   m_socket_paths.clear();
-  m_servers.clear();
 }
 
 } // namespace authd::frontend

@@ -9,40 +9,50 @@ namespace authd::frontend::detail {
 namespace {
 
 using nlohmann::json;
-
-// Request bytes that carried a secret are wiped once parsed (httplib owns them; not const-born).
-void wipe_string(const std::string& s) { wipe(const_cast<char*>(s.data()), s.size()); }
+using Ctx = std::shared_ptr<const RouteContext>;
 
 void count(const RouteContext& ctx, const char* endpoint, int status) {
   ctx.metrics.add("authd_http_requests_total", {{"endpoint", endpoint}, {"status", std::to_string(status)}});
 }
 
+Reply answer(Response r) { return Reply{std::move(r), {}, core::Lane::priority, {}}; }
+
+Response text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.set_content(std::move(body), "text/plain");
+  return r;
+}
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.set_content(body.dump(), "application/json");
+  return r;
+}
+
 // The client's address. On TCP: the peer, or — when the peer is a trusted proxy — the first
 // untrusted X-Forwarded-For entry from the right (X-Real-IP when there is no X-Forwarded-For).
-// The UNIX socket is trusted; without a forwarded address its clients have none ("").
-std::string client_ip(const httplib::Request& req, const RouteContext& ctx) {
+// A trusted peer (the UNIX socket, a proxy) that forwards no address gives "": the client is
+// unknown, so nothing is throttled per source on its behalf (a local Nextcloud relaying a spray
+// of made-up names must not turn every other local login into the sprayer's neighbour).
+std::string client_ip(const Request& req, const RouteContext& ctx) {
   std::optional<IpAddress> peer;
   if (ctx.tcp) {
-    peer = parse_ip(req.remote_addr);
+    peer = parse_ip(req.peer);
     if (!peer) {
-      return req.remote_addr;
+      return "";
     }
   }
-  const std::string forwarded = req.get_header_value("X-Forwarded-For");
+  const std::string& forwarded = req.header("X-Forwarded-For");
   if (forwarded.empty() && (!peer || contains_any(ctx.trusted, *peer))) {
-    if (const auto real = parse_ip(req.get_header_value("X-Real-IP"))) {
-      return to_string(*real);
-    }
+    const auto real = parse_ip(req.header("X-Real-IP"));
+    return real ? to_string(*real) : "";
   }
   return forwarded_client(peer, forwarded, ctx.trusted);
 }
 
-void set_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-void retry_after(httplib::Response& res, std::chrono::milliseconds wait) {
+void retry_after(Response& res, std::chrono::milliseconds wait) {
   const long long secs = (wait.count() + 999) / 1000;
   res.set_header("Retry-After", std::to_string(secs < 1 ? 1 : secs));
 }
@@ -58,26 +68,34 @@ int status_of(core::AuthStatus s) {
   return 503;
 }
 
-// A bearer token is configured and the request carries it.
-bool bearer_presented(const httplib::Request& req, const RouteContext& ctx) {
+bool token_equal(std::string_view presented, const RouteContext& ctx) {
   const std::string& token = ctx.config.http.bearer_token;
-  const std::string header = req.get_header_value("Authorization");
-  return !token.empty() && header.size() > 7 && ascii_lower(std::string_view(header).substr(0, 7)) == "bearer " &&
-         constant_time_equal(std::string_view(header).substr(7), token);
+  return !token.empty() && constant_time_equal(presented, token);
 }
 
-// What POST /v1/auth needs: the socket, no token configured, or the token.
-bool bearer_ok(const httplib::Request& req, const RouteContext& ctx) {
+// A bearer token is configured and the request carries it: "Authorization: Bearer TOKEN", or
+// "X-Authd-Token: TOKEN" where Authorization carries the user's Basic credentials.
+bool bearer_presented(const Request& req, const RouteContext& ctx) {
+  const std::string& header = req.header("Authorization");
+  if (header.size() > 7 && ascii_lower(std::string_view(header).substr(0, 7)) == "bearer ") {
+    return token_equal(std::string_view(header).substr(7), ctx);
+  }
+  return req.has_header("X-Authd-Token") && token_equal(req.header("X-Authd-Token"), ctx);
+}
+
+// What every password-checking endpoint (and /metrics) needs: the socket, no token configured,
+// or the token.
+bool bearer_ok(const Request& req, const RouteContext& ctx) {
   return !ctx.tcp || ctx.config.http.bearer_token.empty() || bearer_presented(req, ctx);
 }
 
 // JSON remote_ip is believed from a trusted peer (the socket, a trusted proxy) or a request that
 // carries the bearer token; otherwise the address comes from the connection.
-bool may_forward(const httplib::Request& req, const RouteContext& ctx) {
+bool may_forward(const Request& req, const RouteContext& ctx) {
   if (!ctx.tcp || bearer_presented(req, ctx)) {
     return true;
   }
-  const auto peer = parse_ip(req.remote_addr);
+  const auto peer = parse_ip(req.peer);
   return peer && contains_any(ctx.trusted, *peer);
 }
 
@@ -134,49 +152,64 @@ void add_account_fields(json& out, const core::AuthResult& r) {
   }
 }
 
+// One login, possibly tried again: a throttled attempt whose wait fits in what is left of
+// [throttle] hold_max_ms is held (a timer in the event loop, no thread) and then verified; one
+// that does not fit is answered 429 at once.
+struct Attempt {
+  std::string user, service, ip;
+  SecretString password;
+  std::chrono::steady_clock::time_point hold_until;
+  std::function<Response(const core::AuthResult&)> respond;
+};
+
+Reply attempt(const std::shared_ptr<Attempt>& a, const Ctx& ctx) {
+  const auto r = ctx->service.authenticate({a->user, a->password, a->service, a->ip});
+  if (r.status == core::AuthStatus::throttled) {
+    if (std::chrono::steady_clock::now() + r.retry_after <= a->hold_until) {
+      ctx->metrics.add("authd_throttle_delayed_total", {});
+      return Reply{{}, [a, ctx] { return attempt(a, ctx); }, core::Lane::suspect, r.retry_after};
+    }
+    ctx->metrics.add("authd_throttled_total", {});
+  }
+  return answer(a->respond(r));
+}
+
+Reply start_attempt(std::shared_ptr<Attempt> a, const Ctx& ctx) {
+  a->hold_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx->service.throttle_config().hold_max_ms);
+  const core::Lane lane = ctx->service.lane(a->user, a->ip);
+  return Reply{{}, [a, ctx] { return attempt(a, ctx); }, lane, {}};
+}
+
 // POST /v1/lookup {"username","service"?}: does the account exist and may it use the service?
 // For Dovecot's userdb/passdb lookups (authd-checkpassword, the 2.4 Lua script). It reveals whether
 // an account exists: open on the UNIX socket, on TCP only with the configured bearer token.
-void post_lookup(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
-  if (ctx.tcp && !bearer_presented(req, ctx)) {
-    set_json(res, 403, {{"ok", false}, {"error", "lookup over TCP needs the bearer token (use the UNIX socket)"}});
-    return count(ctx, "lookup", 403);
+Reply post_lookup(const Request& req, const Ctx& ctx) {
+  if (ctx->tcp && !bearer_presented(req, *ctx)) {
+    count(*ctx, "lookup", 403);
+    return answer(json_response(403, {{"ok", false}, {"error", "lookup over TCP needs the bearer token (use the UNIX socket)"}}));
   }
   json body = json::parse(req.body, nullptr, false);
   std::string user, service;
   if (!body.is_object() || !string_field(body, "username", user) || !string_field(body, "service", service) ||
       user.empty() || (!service.empty() && !store::check_service(service))) {
-    set_json(res, 400, {{"ok", false}, {"error", "need a string field username (and a valid service)"}});
-    return count(ctx, "lookup", 400);
+    count(*ctx, "lookup", 400);
+    return answer(json_response(400, {{"ok", false}, {"error", "need a string field username (and a valid service)"}}));
   }
-  const auto r = ctx.service.lookup(user, service);
-  const int status = r.status == core::AuthStatus::rejected ? 404 : status_of(r.status);
-  json out = {{"ok", r.status == core::AuthStatus::ok}};
-  if (r.status == core::AuthStatus::ok) {
-    out["user"] = r.user;
-    add_account_fields(out, r);
-  }
-  set_json(res, status, out);
-  count(ctx, "lookup", status);
+  return Reply{{}, [ctx, user, service] {
+                 const auto r = ctx->service.lookup(user, service);
+                 const int status = r.status == core::AuthStatus::rejected ? 404 : status_of(r.status);
+                 json out = {{"ok", r.status == core::AuthStatus::ok}};
+                 if (r.status == core::AuthStatus::ok) {
+                   out["user"] = r.user;
+                   add_account_fields(out, r);
+                 }
+                 count(*ctx, "lookup", status);
+                 return answer(json_response(status, out));
+               },
+               core::Lane::priority, {}};
 }
 
-void post_auth(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx) {
-  if (!bearer_ok(req, ctx)) {
-    set_json(res, 401, {{"ok", false}, {"error", "bearer token required"}});
-    return count(ctx, "auth", 401);
-  }
-  auto fields = parse_auth_json(req.body);
-  wipe_string(req.body);
-  if (!fields) {
-    set_json(res, 400, {{"ok", false}, {"error", fields.error().message}});
-    return count(ctx, "auth", 400);
-  }
-  const std::string& user = fields->user;
-  const std::string& service = fields->service;
-  const std::string& ip = fields->ip;
-  const SecretString& password = fields->password;
-  const auto forwarded_ip = may_forward(req, ctx) ? parse_ip(ip) : std::nullopt;
-  const auto r = ctx.service.authenticate({user, password, service, forwarded_ip ? to_string(*forwarded_ip) : client_ip(req, ctx)});
+Response auth_answer(const core::AuthResult& r, const RouteContext& ctx) {
   const int status = status_of(r.status);
   json out = {{"ok", r.status == core::AuthStatus::ok}};
   if (r.status == core::AuthStatus::ok) {
@@ -186,57 +219,138 @@ void post_auth(const httplib::Request& req, httplib::Response& res, const RouteC
   } else if (r.status != core::AuthStatus::rejected) {
     out["error"] = core::to_string(r.status);
   }
+  Response res = json_response(status, out);
   if (r.status == core::AuthStatus::throttled || r.status == core::AuthStatus::tempfail) {
     retry_after(res, r.retry_after);
   }
-  set_json(res, status, out);
   count(ctx, "auth", status);
+  return res;
 }
 
-void basic(const httplib::Request& req, httplib::Response& res, const RouteContext& ctx, std::string service) {
-  const auto challenge = [&](const char* why) {
-    res.status = 401;
-    res.set_header("WWW-Authenticate", "Basic realm=\"" + ctx.config.http.realm + "\", charset=\"UTF-8\"");
-    res.set_content(why, "text/plain");
-    count(ctx, "basic", 401);
-  };
-  if (service.empty() && req.has_param("service")) {
-    service = req.get_param_value("service");
+Reply post_auth(Request& req, const Ctx& ctx) {
+  if (!bearer_ok(req, *ctx)) {
+    count(*ctx, "auth", 401);
+    return answer(json_response(401, {{"ok", false}, {"error", "bearer token required"}}));
   }
-  if (!service.empty() && !store::check_service(service)) {
-    res.status = 400;
-    res.set_content("invalid service name\n", "text/plain");
-    return count(ctx, "basic", 400);
+  auto fields = parse_auth_json(req.body);
+  wipe(req.body.data(), req.body.size());
+  if (!fields) {
+    count(*ctx, "auth", 400);
+    return answer(json_response(400, {{"ok", false}, {"error", fields.error().message}}));
   }
-  const char* header_name = req.has_header("Authorization") ? "Authorization" : "Proxy-Authorization";
-  std::string user, why;
-  SecretString password;
-  const std::string& header = req.get_header_value(header_name);
-  const bool parsed = parse_basic(header, user, password, why);
-  wipe_string(header);
-  if (!parsed) {
-    return challenge(why.c_str());
-  }
-  const auto r = ctx.service.authenticate({user, password, service.empty() ? "http" : service, client_ip(req, ctx)});
+  const auto forwarded_ip = may_forward(req, *ctx) ? parse_ip(fields->ip) : std::nullopt;
+  auto a = std::make_shared<Attempt>();
+  a->user = std::move(fields->user);
+  a->service = std::move(fields->service);
+  a->ip = forwarded_ip ? to_string(*forwarded_ip) : client_ip(req, *ctx);
+  a->password = std::move(fields->password);
+  a->respond = [c = ctx.get()](const core::AuthResult& r) { return auth_answer(r, *c); };
+  return start_attempt(std::move(a), ctx);
+}
+
+Response challenge(const RouteContext& ctx, const char* why) {
+  Response res = text(401, why);
+  res.set_header("WWW-Authenticate", "Basic realm=\"" + ctx.config.http.realm + "\", charset=\"UTF-8\"");
+  count(ctx, "basic", 401);
+  return res;
+}
+
+Response basic_answer(const core::AuthResult& r, const RouteContext& ctx) {
   const int status = status_of(r.status);
   if (status == 401) {
-    return challenge("authentication failed\n");
+    return challenge(ctx, "authentication failed\n");
   }
-  res.status = status;
+  Response res = text(status, status == 200 ? "" : status == 403 ? "not allowed for this service\n"
+                                                                 : std::string(core::to_string(r.status)) + "\n");
   if (status == 200) {
     res.set_header("Remote-User", r.user);
     res.set_header("X-Remote-User", r.user);
-  } else {
-    if (status == 429 || status == 503) {
-      retry_after(res, r.retry_after);
-    }
-    res.set_content(status == 403 ? "not allowed for this service\n" : std::string(core::to_string(r.status)) + "\n",
-                    "text/plain");
+  } else if (status == 429 || status == 503) {
+    retry_after(res, r.retry_after);
   }
   count(ctx, "basic", status);
+  return res;
+}
+
+Reply basic(Request& req, const Ctx& ctx, std::string service) {
+  if (!bearer_ok(req, *ctx)) {
+    count(*ctx, "basic", 403);
+    return answer(text(403, "this endpoint needs the X-Authd-Token header on TCP\n"));
+  }
+  if (service.empty() && req.has_param("service")) {
+    service = req.param("service");
+  }
+  if (!service.empty() && !store::check_service(service)) {
+    count(*ctx, "basic", 400);
+    return answer(text(400, "invalid service name\n"));
+  }
+  const char* header_name = req.has_header("Authorization") ? "Authorization" : "Proxy-Authorization";
+  auto a = std::make_shared<Attempt>();
+  std::string why;
+  if (!parse_basic(req.header(header_name), a->user, a->password, why)) {
+    return answer(challenge(*ctx, why.c_str()));
+  }
+  a->service = service.empty() ? "http" : service;
+  a->ip = client_ip(req, *ctx);
+  a->respond = [c = ctx.get()](const core::AuthResult& r) { return basic_answer(r, *c); };
+  return start_attempt(std::move(a), ctx);
+}
+
+Reply not_found(const Request& req) {
+  Response r = text(404, "not found\n");
+  (void)req;
+  return answer(std::move(r));
 }
 
 } // namespace
+
+std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
+                                                 const config::Config& config, bool tcp) {
+  auto ctx = std::make_shared<RouteContext>(RouteContext{service, metrics, config, tcp});
+  for (const std::string& text : config.http.trusted_proxies) {
+    if (auto net = parse_cidr(text)) { // validated when the config was loaded
+      ctx->trusted.push_back(*net);
+    }
+  }
+  return ctx;
+}
+
+Reply route(Request& req, const Ctx& ctx) {
+  const std::string& p = req.path;
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  if (p == "/v1/auth" && post) {
+    return post_auth(req, ctx);
+  }
+  if (p == "/v1/lookup" && post) {
+    return post_lookup(req, ctx);
+  }
+  if (get && (p == "/v1/basic" || p == "/api/authz/forward-auth" || p == "/api/authz/auth-request" || p == "/api/verify")) {
+    return basic(req, ctx, "");
+  }
+  if (get && p.starts_with("/v1/basic/") && p.size() > 10 && p.find('/', 10) == std::string::npos) {
+    return basic(req, ctx, p.substr(10));
+  }
+  if (get && p == "/healthz") {
+    return answer(text(200, "ok\n"));
+  }
+  if (get && p == "/readyz") {
+    return Reply{{}, [ctx] {
+                   const bool up = ctx->service.ready();
+                   return answer(text(up ? 200 : 503, up ? "ready\n" : "store unavailable\n"));
+                 },
+                 core::Lane::priority, {}};
+  }
+  if (get && p == "/metrics") {
+    if (!bearer_ok(req, *ctx)) {
+      return answer(text(403, "/metrics on TCP needs the bearer token\n"));
+    }
+    Response r;
+    r.set_content(ctx->metrics.render(), "text/plain; version=0.0.4");
+    return answer(std::move(r));
+  }
+  return not_found(req);
+}
 
 Result<AuthFields> parse_auth_json(const std::string& text) {
   json body = json::parse(text, nullptr, false);
@@ -256,19 +370,6 @@ Result<AuthFields> parse_auth_json(const std::string& text) {
     return fail(ErrorKind::invalid_input, "password too long or contains NUL");
   }
   return f;
-}
-
-void strip_absolute_form(std::string& path) {
-  for (const std::string_view scheme : {"http://", "https://"}) {
-    if (path.size() > scheme.size() && ascii_lower(path.substr(0, scheme.size())) == scheme) {
-      const std::size_t slash = path.find('/', scheme.size());
-      path.erase(0, slash == std::string::npos ? path.size() : slash);
-      if (path.empty()) {
-        path = "/";
-      }
-      return;
-    }
-  }
 }
 
 bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why) {
@@ -302,47 +403,6 @@ bool parse_basic(std::string_view header, std::string& user, SecretString& passw
     return false;
   }
   return true;
-}
-
-void install_routes(httplib::Server& svr, const RouteContext& ctx_in) {
-  const auto ctx = std::make_shared<RouteContext>(ctx_in);
-  for (const std::string& text : ctx->config.http.trusted_proxies) {
-    if (auto net = parse_cidr(text)) { // validated when the config was loaded
-      ctx->trusted.push_back(*net);
-    }
-  }
-  // Before any route matches: httplib owns the request and hands it on as const.
-  svr.set_pre_routing_handler([](const httplib::Request& q, httplib::Response&) {
-    strip_absolute_form(const_cast<std::string&>(q.path));
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  svr.Post("/v1/auth", [ctx](const httplib::Request& q, httplib::Response& r) { post_auth(q, r, *ctx); });
-  svr.Post("/v1/lookup", [ctx](const httplib::Request& q, httplib::Response& r) { post_lookup(q, r, *ctx); });
-  svr.Get("/v1/basic", [ctx](const httplib::Request& q, httplib::Response& r) { basic(q, r, *ctx, ""); });
-  svr.Get(R"(/v1/basic/([^/]+))", [ctx](const httplib::Request& q, httplib::Response& r) {
-    basic(q, r, *ctx, q.matches[1].str());
-  });
-  for (const char* path : {"/api/authz/forward-auth", "/api/authz/auth-request", "/api/verify"}) {
-    svr.Get(path, [ctx](const httplib::Request& q, httplib::Response& r) { basic(q, r, *ctx, ""); });
-  }
-  svr.Get("/healthz", [ctx](const httplib::Request&, httplib::Response& r) { r.set_content("ok\n", "text/plain"); });
-  svr.Get("/readyz", [ctx](const httplib::Request&, httplib::Response& r) {
-    const bool up = ctx->service.ready();
-    r.status = up ? 200 : 503;
-    r.set_content(up ? "ready\n" : "store unavailable\n", "text/plain");
-  });
-  svr.Get("/metrics", [ctx](const httplib::Request&, httplib::Response& r) {
-    r.set_content(ctx->metrics.render(), "text/plain; version=0.0.4");
-  });
-  svr.set_error_handler([](const httplib::Request&, httplib::Response& r) {
-    if (r.body.empty()) {
-      r.set_content(r.status == 413 ? "request too large\n" : r.status == 404 ? "not found\n" : "bad request\n", "text/plain");
-    }
-  });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& r, std::exception_ptr) {
-    r.status = 500;
-    r.set_content("internal error\n", "text/plain");
-  });
 }
 
 } // namespace authd::frontend::detail

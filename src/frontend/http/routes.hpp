@@ -1,10 +1,12 @@
 #pragma once
-// Request handlers shared by every listener.
-#include <httplib.h>
+// Request handlers shared by every listener. route() runs on the event loop and only parses:
+// anything that touches the store or the verify pool comes back as Reply::work for a worker.
+#include <memory>
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
 #include "authd/util/net.hpp"
+#include "message.hpp"
 
 namespace authd::frontend::detail {
 
@@ -12,11 +14,13 @@ struct RouteContext {
   core::AuthService& service;
   core::Metrics& metrics;
   const config::Config& config;
-  bool tcp; // TCP listener: the bearer token (if configured) is required on POST /v1/auth
-  std::vector<Cidr> trusted = {}; // [http] trusted_proxies, parsed by install_routes
+  bool tcp; // TCP listener: the bearer token (if configured) is required
+  std::vector<Cidr> trusted = {}; // [http] trusted_proxies (make_context parses them)
 };
+std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
+                                                 const config::Config& config, bool tcp);
 
-void install_routes(httplib::Server& server, const RouteContext& ctx);
+Reply route(Request& request, const std::shared_ptr<const RouteContext>& ctx);
 
 struct AuthFields {
   std::string user;
@@ -26,10 +30,6 @@ struct AuthFields {
 };
 // The body of POST /v1/auth; ErrorKind::invalid_input with the message for a 400.
 Result<AuthFields> parse_auth_json(const std::string& body);
-
-// An absolute-form request target (RFC 9112 §3.2.2: "POST http://authd/v1/auth", what a client
-// sends through an HTTP proxy socket, e.g. Dovecot 2.4's Lua HTTP client) becomes its path.
-void strip_absolute_form(std::string& path);
 
 // Parses "Basic base64(user:password)"; false when missing or malformed (why says which).
 bool parse_basic(std::string_view header, std::string& user, SecretString& password, std::string& why);

@@ -122,6 +122,24 @@ public:
     return {};
   }
 
+  Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) override {
+    std::lock_guard lock(m_mutex);
+    auto& rows = m_sources[id];
+    rows[std::string(source)] = at;
+    std::erase_if(rows, [&](const auto& kv) { return kv.second < forget_before; });
+    return {};
+  }
+
+  Result<bool> familiar(std::int64_t id, std::string_view source, std::int64_t since) override {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_sources.find(id);
+    if (it == m_sources.end()) {
+      return false;
+    }
+    const auto row = it->second.find(std::string(source));
+    return row != it->second.end() && row->second >= since;
+  }
+
   Status for_each(const std::function<bool(const Account&)>& visit) override {
     std::vector<Account> all;
     {
@@ -198,6 +216,7 @@ private:
 
   std::mutex m_mutex;
   std::map<std::int64_t, Account> m_accounts;
+  std::map<std::int64_t, std::map<std::string, std::int64_t>> m_sources; // familiar sources
   std::map<std::string, std::int64_t> m_by_name;
   std::vector<Event> m_events;
   std::int64_t m_next_id = 0;

@@ -1,0 +1,48 @@
+#pragma once
+// A bounded two-lane executor: fixed threads, a fixed queue per lane, the priority lane served
+// first. A full lane refuses at once (the caller answers "temporary failure"), so a flood that
+// fills the suspect lane sheds its own requests while the priority lane still gets threads.
+// `max_suspect_running` reserves threads for the priority lane (threads - max = reserved).
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace authd::core {
+
+enum class Lane { priority, suspect };
+const char* to_string(Lane lane) noexcept;
+
+class LanedExecutor {
+public:
+  LanedExecutor(int threads, std::size_t capacity_per_lane, int max_suspect_running);
+  ~LanedExecutor(); // runs what is queued, then joins
+  LanedExecutor(const LanedExecutor&) = delete;
+  LanedExecutor& operator=(const LanedExecutor&) = delete;
+
+  // Queues job; false when that lane is full or the executor is stopping.
+  bool submit(Lane lane, std::function<void()> job);
+  std::size_t queued(Lane lane) const;
+  // Drops every queued job (not the running ones) and refuses new ones: for a shutdown whose
+  // clients are gone.
+  void discard_queued();
+  int threads() const noexcept { return static_cast<int>(m_threads.size()); }
+
+private:
+  void work();
+  bool runnable() const; // under m_mutex
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_ready;
+  std::deque<std::function<void()>> m_queue[2];
+  std::size_t m_capacity;
+  int m_max_suspect;
+  int m_suspect_running = 0;
+  bool m_stopping = false;
+  std::vector<std::thread> m_threads;
+};
+
+} // namespace authd::core

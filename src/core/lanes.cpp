@@ -1,0 +1,90 @@
+#include "authd/core/lanes.hpp"
+
+namespace authd::core {
+
+const char* to_string(Lane lane) noexcept { return lane == Lane::priority ? "priority" : "suspect"; }
+
+LanedExecutor::LanedExecutor(int threads, std::size_t capacity, int max_suspect)
+    : m_capacity(capacity < 1 ? 1 : capacity) {
+  if (threads < 1) {
+    threads = static_cast<int>(std::thread::hardware_concurrency());
+    threads = threads < 1 ? 1 : threads;
+  }
+  m_max_suspect = max_suspect < 1 ? 1 : (max_suspect > threads ? threads : max_suspect);
+  for (int i = 0; i < threads; ++i) {
+    m_threads.emplace_back([this] { work(); });
+  }
+}
+
+LanedExecutor::~LanedExecutor() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_ready.notify_all();
+  for (auto& t : m_threads) {
+    t.join();
+  }
+}
+
+bool LanedExecutor::submit(Lane lane, std::function<void()> job) {
+  {
+    std::lock_guard lock(m_mutex);
+    auto& q = m_queue[static_cast<int>(lane)];
+    if (m_stopping || q.size() >= m_capacity) {
+      return false;
+    }
+    q.push_back(std::move(job));
+  }
+  m_ready.notify_one();
+  return true;
+}
+
+std::size_t LanedExecutor::queued(Lane lane) const {
+  std::lock_guard lock(m_mutex);
+  return m_queue[static_cast<int>(lane)].size();
+}
+
+void LanedExecutor::discard_queued() {
+  std::deque<std::function<void()>> dropped[2];
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    dropped[0].swap(m_queue[0]);
+    dropped[1].swap(m_queue[1]);
+  }
+  m_ready.notify_all();
+}
+
+bool LanedExecutor::runnable() const {
+  return !m_queue[0].empty() || (!m_queue[1].empty() && m_suspect_running < m_max_suspect);
+}
+
+void LanedExecutor::work() {
+  for (;;) {
+    std::function<void()> job;
+    bool suspect = false;
+    {
+      std::unique_lock lock(m_mutex);
+      m_ready.wait(lock, [this] { return runnable() || (m_stopping && m_queue[0].empty() && m_queue[1].empty()); });
+      if (!runnable()) {
+        return; // stopping and drained
+      }
+      suspect = m_queue[0].empty();
+      auto& q = m_queue[suspect ? 1 : 0];
+      job = std::move(q.front());
+      q.pop_front();
+      m_suspect_running += suspect ? 1 : 0;
+    }
+    job();
+    if (suspect) {
+      {
+        std::lock_guard lock(m_mutex);
+        --m_suspect_running;
+      }
+      m_ready.notify_one(); // a suspect job may have been waiting for this slot
+    }
+  }
+}
+
+} // namespace authd::core
