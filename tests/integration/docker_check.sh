@@ -37,7 +37,8 @@ else
   done
   if [ -n "$BIN" ]; then
     runtime=$(sh "$SRC/docker/runtime-packages.sh" "$BIN/authd" "$BIN/authctl" "$BIN/authd-checkpassword"); check "runtime-packages.sh finds the packages" 0 $?
-    contains "… including the HTTP library" "libcpp-httplib" "$runtime"
+    contains "… including libsodium and the MariaDB client" "libsodium" "$runtime"
+    contains "… (MariaDB Connector/C)" "libmariadb" "$runtime"
     for p in $runtime curl ca-certificates; do
       apt-cache show "$p" >/dev/null 2>&1; check "runtime package $p exists in $VERSION_CODENAME" 0 $?
     done

@@ -46,8 +46,8 @@ protected:
 TEST_P(StoreSuite, MigrateIsIdempotent) {
   auto again = m_store->migrate();
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 1);
-  EXPECT_EQ(*m_store->check_schema(), 1);
+  EXPECT_EQ(*again, 2);
+  EXPECT_EQ(*m_store->check_schema(), 2);
   EXPECT_TRUE(m_store->ping());
 }
 
@@ -247,6 +247,29 @@ TEST_P(StoreSuite, RecordsLogins) {
   auto a = **m_store->find("judy");
   EXPECT_EQ(a.last_login_at, 1750000000);
   EXPECT_EQ(a.last_login_service, "imap");
+}
+
+TEST_P(StoreSuite, FamiliarSourcesAreRememberedForgottenAndDeletedWithTheAccount) {
+  auto id = m_store->create(user("fran"), ev("create"));
+  ASSERT_TRUE(id);
+  auto other = m_store->create(user("gus"), ev("create"));
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(*m_store->familiar(*id, "198.51.100.7", 0));
+  ASSERT_TRUE(m_store->remember_source(*id, "198.51.100.7", 1000, 0));
+  ASSERT_TRUE(m_store->remember_source(*id, "2001:db8:1:2::/64", 1100, 0));
+  EXPECT_TRUE(*m_store->familiar(*id, "198.51.100.7", 900));
+  EXPECT_FALSE(*m_store->familiar(*id, "198.51.100.7", 1001)) << "older than the window";
+  EXPECT_FALSE(*m_store->familiar(*other, "198.51.100.7", 0)) << "per account";
+  ASSERT_TRUE(m_store->remember_source(*id, "198.51.100.7", 2000, 0)) << "a second login updates the row";
+  EXPECT_TRUE(*m_store->familiar(*id, "198.51.100.7", 1500));
+  ASSERT_TRUE(m_store->remember_source(*id, "203.0.113.1", 3000, 1500)) << "and drops the stale ones";
+  EXPECT_FALSE(*m_store->familiar(*id, "2001:db8:1:2::/64", 0));
+  EXPECT_TRUE(*m_store->familiar(*id, "198.51.100.7", 0));
+  ASSERT_TRUE(m_store->remove("fran", ev("delete")));
+  auto again = m_store->create(user("fran"), ev("create"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*m_store->familiar(*id, "198.51.100.7", 0)) << "the rows went with the account";
+  EXPECT_FALSE(*m_store->familiar(*again, "198.51.100.7", 0));
 }
 
 TEST_P(StoreSuite, ImportInBatchesSkipsUpdatesAndIsAllOrNothing) {

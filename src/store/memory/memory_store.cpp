@@ -11,8 +11,8 @@ namespace {
 
 class MemoryStore final : public CredentialStore {
 public:
-  Result<int> migrate() override { return 1; }
-  Result<int> check_schema() override { return 1; }
+  Result<int> migrate() override { return 2; } // the SQL stores' schema version (sql/)
+  Result<int> check_schema() override { return 2; }
   Status ping() override { return {}; }
 
   Result<std::optional<Account>> find(std::string_view username) override {
@@ -82,6 +82,7 @@ public:
       std::lock_guard lock(m_mutex);
       m_by_name.erase(m_accounts.at(id).username);
       m_accounts.erase(id);
+      m_sources.erase(id);
     }
     return ok;
   }
