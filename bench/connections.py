@@ -27,60 +27,26 @@ import random
 import resource
 import selectors
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-PASSWORD = "bench-pw"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authd_bench import (PASSWORD, Authd, Helper, auth_request, connect, parse_head,  # noqa: E402
+                         parse_kv, pct, read_response)
+
 USER = "bench"
 
 
-# ---------------------------------------------------------------- small blocking HTTP client
-def read_response(sock, deadline):
-    """Reads one HTTP/1.1 response (Content-Length bodies only). Returns (status, headers, body)."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        sock.settimeout(max(0.001, deadline - time.monotonic()))
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the answer")
-        buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        sock.settimeout(max(0.001, deadline - time.monotonic()))
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed in the body")
-        body += chunk
-    return status, headers, body[:length]
-
-
-def auth_request(keepalive):
-    body = ('{"username":"%s","password":"%s"}' % (USER, PASSWORD)).encode()
-    return (b"POST /v1/auth HTTP/1.1\r\nHost: authd\r\nContent-Type: application/json\r\n"
-            b"Connection: " + (b"keep-alive" if keepalive else b"close") +
-            b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-
-
-def connect(port, timeout):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
+def raise_nofile_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def login_series(port, n, keepalive, timeout, max_failures):
     """n sequential logins; returns (latencies_ms of 200s, ok, failures, reconnects)."""
     lat, ok, failures, reconnects = [], 0, 0, 0
     sock = None
-    req = auth_request(keepalive)
+    req = auth_request(USER, PASSWORD, keepalive)
     for _ in range(n):
         t0 = time.monotonic()
         deadline = t0 + timeout
@@ -112,22 +78,6 @@ def login_series(port, n, keepalive, timeout, max_failures):
     return lat, ok, failures, reconnects
 
 
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    k = max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))  # nearest rank
-    return v[k]
-
-
-def proc_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return -1
-
-
 # ---------------------------------------------------------------- connection holder (--hold)
 HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
 SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
@@ -149,8 +99,7 @@ class Conn:
 
 def hold(args):
     """Runs in its own process so that its work never shares a GIL with the latency client."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile_limit()
     sel = selectors.DefaultSelector()
     sel.register(sys.stdin, selectors.EVENT_READ, None)
     port, n_idle, n_slow = args.port, args.idle, args.slow
@@ -291,11 +240,7 @@ def hold(args):
                     c.buf += data
                     head, sep, body = c.buf.partition(b"\r\n\r\n")
                     if sep:
-                        length = 0
-                        for line in head.split(b"\r\n")[1:]:
-                            k, _, v = line.partition(b":")
-                            if k.strip().lower() == b"content-length":
-                                length = int(v)
+                        length = int(parse_head(head)[1].get("content-length", "0"))
                         if len(body) >= length:
                             c.state = "open"
                             c.buf = b""
@@ -328,48 +273,16 @@ def main():
     if not args.bin_dir:
         ap.error("BIN_DIR is required")
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # authd inherits it too
-    bindir = os.path.abspath(args.bin_dir)
-    tmp = tempfile.mkdtemp(prefix="authd-conn.")
-    env = dict(os.environ, AUTHD_CONFIG="/nonexistent")
-    conf = os.path.join(tmp, "authd.toml")
-    new_keys = ("max_connections = 20000\nmax_connections_per_peer = 20000\n"
-                "keepalive_timeout_s = 300\nheader_timeout_s = 10\n")
-
-    def write_conf(extra):
-        with open(conf, "w") as f:
-            f.write('[store]\nurl = "sqlite://%s/authd.db"\n[policy]\nbcrypt_cost = 10\n'
-                    '[http]\nlisten = ["127.0.0.1:%d", "unix:%s/authd.sock"]\nsocket_mode = "0666"\n'
-                    '%s[throttle]\nenabled = false\n[daemon]\nlog_level = "warn"\n'
-                    % (tmp, args.port, tmp, extra))
-
-    write_conf(new_keys)
-    authd = [os.path.join(bindir, "authd"), "--config", conf]
-    ctl = [os.path.join(bindir, "authctl"), "--config", conf]
-    config_kind = "new"
-    if subprocess.run(authd + ["--check-config"], env=env, capture_output=True).returncode != 0:
-        write_conf("")
-        config_kind = "old"
-    subprocess.run(ctl + ["db", "migrate"], env=env, check=True, capture_output=True)
-    h = subprocess.run(ctl + ["hash", "new", "--cost", "10"], env=env, check=True,
-                       input=PASSWORD + "\n", capture_output=True, text=True).stdout.strip()
-    subprocess.run(ctl + ["user", "add", USER, "--hash", h], env=env, check=True, capture_output=True)
-    log = open(os.path.join(tmp, "authd.log"), "w")
-    proc = subprocess.Popen(authd, env=env, stdout=log, stderr=log)
-    holder = None
-    try:
-        for _ in range(200):
-            try:
-                s = connect(args.port, 1)
-                s.sendall(HEALTH)
-                if read_response(s, time.monotonic() + 1)[0] == 200:
-                    s.close()
-                    break
-            except (OSError, ConnectionError):
-                time.sleep(0.05)
-        else:
-            sys.exit("authd did not start: " + open(os.path.join(tmp, "authd.log")).read())
+    raise_nofile_limit()  # authd inherits it too
+    with Authd(args.bin_dir, args.port, "authd-conn.") as authd:
+        authd.write_config("max_connections = 20000\nmax_connections_per_peer = 20000\n"
+                           "keepalive_timeout_s = 300\nheader_timeout_s = 10\n", throttle=False)
+        config_kind = "new"
+        if not authd.config_ok():
+            authd.write_config(throttle=False)
+            config_kind = "old"
+        authd.add_users([USER])
+        authd.start()
         print("config kind=%s idle=%d slow=%d logins=%d" % (config_kind, args.idle, args.slow, args.logins),
               flush=True)
 
@@ -377,7 +290,7 @@ def main():
             # a series gives up after 3 failed logins (timeouts against a stalled server)
             nc, nc_ok, nc_fail, _ = login_series(args.port, args.logins, False, args.timeout, 3)
             ka, ka_ok, ka_fail, ka_re = login_series(args.port, args.logins, True, args.timeout, 3)
-            rss, hwm = proc_kb(proc.pid, "VmRSS"), proc_kb(proc.pid, "VmHWM")
+            rss, hwm = authd.rss_kb(), authd.hwm_kb()
             line = ("%s newconn_p50_ms=%.2f newconn_p99_ms=%.2f newconn_ok=%d/%d newconn_tries=%d "
                   "keepalive_p50_ms=%.2f keepalive_p99_ms=%.2f keepalive_ok=%d/%d keepalive_tries=%d keepalive_reconnects=%d rss_kb=%d hwm_kb=%d%s"
                   % (tag, pct(nc, 50), pct(nc, 99), nc_ok, args.logins, nc_ok + nc_fail, pct(ka, 50),
@@ -388,41 +301,25 @@ def main():
         line, q_nc, q_ka = measure("quiet")
         print(line, flush=True)
 
-        holder = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--hold", "--port",
-                                   str(args.port), "--idle", str(args.idle), "--slow", str(args.slow),
-                                   "--sources", str(args.sources), "--connect-window",
-                                   str(args.connect_window), "--open-timeout", str(args.open_timeout)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        opened = holder.stdout.readline().strip()
-        print(opened, "rss_kb=%d" % proc_kb(proc.pid, "VmRSS"), flush=True)
-        t_slow = time.monotonic()
-        time.sleep(3)  # the slow ones are connected and trickling
-        line, l_nc, l_ka = measure("loaded")
-        rest = args.settle - (time.monotonic() - t_slow)
-        if rest > 0:
-            time.sleep(rest)
-        holder.stdin.write("quit\n")
-        holder.stdin.flush()
-        final = holder.stdout.readline().strip()
-        holder.wait(timeout=30)
-        holder = None
-        kv = dict(x.split("=", 1) for x in final.split()[1:])
+        with Helper(__file__, ["--hold", "--port", str(args.port), "--idle", str(args.idle),
+                               "--slow", str(args.slow), "--sources", str(args.sources),
+                               "--connect-window", str(args.connect_window),
+                               "--open-timeout", str(args.open_timeout)]) as holder:
+            opened = holder.readline().strip()
+            print(opened, "rss_kb=%d" % authd.rss_kb(), flush=True)
+            t_slow = time.monotonic()
+            time.sleep(3)  # the slow ones are connected and trickling
+            line, l_nc, l_ka = measure("loaded")
+            rest = args.settle - (time.monotonic() - t_slow)
+            if rest > 0:
+                time.sleep(rest)
+            kv = parse_kv(holder.quit().strip())
         print("%s idle_open=%s/%d slow_open=%s slow_cut=%s slow_cut_median_s=%s idle_answered=%s "
               "idle_closed=%s idle_failed=%s slow_opened=%s end_rss_kb=%d end_hwm_kb=%d"
               % (line, kv["idle_open"], args.idle, kv["slow_open"], kv["slow_cut"],
                  kv["slow_cut_median_s"], kv["idle_answered"], kv["idle_closed"], kv["idle_failed"],
-                 kv["slow_opened"], proc_kb(proc.pid, "VmRSS"), proc_kb(proc.pid, "VmHWM")), flush=True)
+                 kv["slow_opened"], authd.rss_kb(), authd.hwm_kb()), flush=True)
         print("ratio newconn_p50=%.3f keepalive_p50=%.3f" % (l_nc / q_nc, l_ka / q_ka), flush=True)
-    finally:
-        if holder is not None:
-            holder.kill()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":

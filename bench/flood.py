@@ -24,76 +24,30 @@ Python stdlib only.
 """
 import argparse
 import asyncio
-import json
 import os
 import random
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-PASSWORD = "bench-pw"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authd_bench import (PASSWORD, Authd, Helper, auth_request, connect, parse_head,  # noqa: E402
+                         parse_kv, pct, read_response)
+
 FAM_IP = "198.51.100.1"
 TARGETS = ["t%d" % i for i in range(5)]
-
-
-def auth_body(user, password, ip):
-    return json.dumps({"username": user, "password": password, "remote_ip": ip}).encode()
-
-
-def auth_request(user, password, ip, keepalive):
-    body = auth_body(user, password, ip)
-    return (b"POST /v1/auth HTTP/1.1\r\nHost: authd\r\nContent-Type: application/json\r\n"
-            b"Connection: " + (b"keep-alive" if keepalive else b"close") +
-            b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-
-
-def parse_head(head):
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    return status, headers
 
 
 def blocking_auth(port, user, password, ip, timeout):
     """One login on a new connection; returns (status or 'error', ms)."""
     t0 = time.monotonic()
-    deadline = t0 + timeout
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.sendall(auth_request(user, password, ip, False))
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                s.settimeout(max(0.001, deadline - time.monotonic()))
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise ConnectionError("closed")
-                buf += chunk
-            status, _ = parse_head(buf.partition(b"\r\n\r\n")[0])
+        with connect(port, timeout) as s:
+            s.sendall(auth_request(user, password, False, ip))
+            status, _, _ = read_response(s, t0 + timeout)
             return status, (time.monotonic() - t0) * 1000
     except (OSError, ConnectionError, ValueError, IndexError):
         return "error", (time.monotonic() - t0) * 1000
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    return v[max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))]
-
-
-def proc_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return -1
 
 
 def fam_series(port, n, interval, timeout, budget_s):
@@ -132,7 +86,7 @@ async def flood_source(i, args, counts, stop):
                 reader, writer = await asyncio.open_connection("127.0.0.1", args.port)
                 writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             t0 = time.monotonic()
-            writer.write(auth_request(user, password, ip, True))
+            writer.write(auth_request(user, password, True, ip))
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
             status, headers = parse_head(head[:-4])
             length = int(headers.get("content-length", "0"))
@@ -206,36 +160,10 @@ def main():
     if not args.bin_dir:
         ap.error("BIN_DIR is required")
 
-    bindir = os.path.abspath(args.bin_dir)
-    tmp = tempfile.mkdtemp(prefix="authd-flood.")
-    env = dict(os.environ, AUTHD_CONFIG="/nonexistent")
-    conf = os.path.join(tmp, "authd.toml")
-    with open(conf, "w") as f:
-        f.write('[store]\nurl = "sqlite://%s/authd.db"\n[policy]\nbcrypt_cost = 10\n'
-                '[http]\nlisten = ["127.0.0.1:%d", "unix:%s/authd.sock"]\nsocket_mode = "0666"\n'
-                '[daemon]\nlog_level = "error"\n' % (tmp, args.port, tmp))
-    authd = [os.path.join(bindir, "authd"), "--config", conf]
-    ctl = [os.path.join(bindir, "authctl"), "--config", conf]
-    subprocess.run(ctl + ["db", "migrate"], env=env, check=True, capture_output=True)
-    h = subprocess.run(ctl + ["hash", "new", "--cost", "10"], env=env, check=True,
-                       input=PASSWORD + "\n", capture_output=True, text=True).stdout.strip()
-    for user in ["fam"] + TARGETS:
-        subprocess.run(ctl + ["user", "add", user, "--hash", h], env=env, check=True, capture_output=True)
-    log = open(os.path.join(tmp, "authd.log"), "w")
-    proc = subprocess.Popen(authd, env=env, stdout=log, stderr=log)
-    flooder = None
-    try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", args.port), timeout=1) as s:
-                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if s.recv(100).startswith(b"HTTP/1.1 200"):
-                        break
-            except OSError:
-                pass
-            time.sleep(0.05)
-        else:
-            sys.exit("authd did not start: " + open(os.path.join(tmp, "authd.log")).read())
+    with Authd(args.bin_dir, args.port, "authd-flood.") as authd:
+        authd.write_config(log_level="error")
+        authd.add_users(["fam"] + TARGETS)
+        authd.start()
         first, _ = blocking_auth(args.port, "fam", PASSWORD, FAM_IP, args.timeout)  # becomes familiar
         print("config sources=%d %s logins=%d interval_s=%.2f warmup_s=%.1f retry_after=%s first_login=%s"
               % (args.sources, "ipv6" if args.ipv6 else "ipv4", args.logins, args.interval, args.warmup,
@@ -246,52 +174,31 @@ def main():
             print("%s ok=%d/%d attempted=%d p50_ms=%.2f p99_ms=%.2f fam_status=%s rss_kb=%d hwm_kb=%d%s"
                   % (tag, ok, args.logins, attempted, pct(lat, 50), pct(lat, 99),
                      ",".join("%s:%d" % (k, v) for k, v in sorted(by_status.items(), key=str)),
-                     proc_kb(proc.pid, "VmRSS"), proc_kb(proc.pid, "VmHWM"), extra), flush=True)
+                     authd.rss_kb(), authd.hwm_kb(), extra), flush=True)
             return pct(lat, 50)
 
         q_lat, q_st, q_n = fam_series(args.port, args.logins, args.interval, args.timeout, args.budget)
         q50 = summary("quiet", q_lat, q_st, q_n)
 
-        cmd = [sys.executable, os.path.abspath(__file__), "--flood", "--port", str(args.port),
-               "--sources", str(args.sources)] + (["--ipv6"] if args.ipv6 else []) + (
-               ["--retry-after"] if args.retry_after else [])
-        flooder = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        flooder.stdout.readline()
-        time.sleep(args.warmup)
-
-        def ask(tag):
-            flooder.stdin.write(tag + "\n")
-            flooder.stdin.flush()
-            return dict(x.split("=", 1) for x in flooder.stdout.readline().split()[1:])
-
-        a = ask("mark")
-        f_lat, f_st, f_n = fam_series(args.port, args.logins, args.interval, args.timeout, args.budget)
-        b = ask("mark")
-        f50 = summary("flood", f_lat, f_st, f_n)
-        secs = float(b["t"]) - float(a["t"])
-        keys = ["s200", "s401", "s401_held", "s429", "s503", "other", "errors"]
-        d = {k: int(b[k]) - int(a[k]) for k in keys}
-        total = int(b["total"]) - int(a["total"])
-        print("flood_requests window_s=%.1f total=%d per_s=%.1f %s"
-              % (secs, total, total / secs if secs > 0 else 0, " ".join("%s=%d" % (k, d[k]) for k in keys)),
-              flush=True)
-        flooder.stdin.write("quit\n")
-        flooder.stdin.flush()
-        fin = flooder.stdout.readline().split()
-        flooder.wait(timeout=30)
-        flooder = None
+        with Helper(__file__, ["--flood", "--port", str(args.port), "--sources", str(args.sources)]
+                    + (["--ipv6"] if args.ipv6 else []) + (["--retry-after"] if args.retry_after else [])
+                    ) as flooder:
+            flooder.readline()
+            time.sleep(args.warmup)
+            a = parse_kv(flooder.ask("mark"))
+            f_lat, f_st, f_n = fam_series(args.port, args.logins, args.interval, args.timeout, args.budget)
+            b = parse_kv(flooder.ask("mark"))
+            f50 = summary("flood", f_lat, f_st, f_n)
+            secs = float(b["t"]) - float(a["t"])
+            keys = ["s200", "s401", "s401_held", "s429", "s503", "other", "errors"]
+            d = {k: int(b[k]) - int(a[k]) for k in keys}
+            total = int(b["total"]) - int(a["total"])
+            print("flood_requests window_s=%.1f total=%d per_s=%.1f %s"
+                  % (secs, total, total / secs if secs > 0 else 0, " ".join("%s=%d" % (k, d[k]) for k in keys)),
+                  flush=True)
+            fin = flooder.quit().split()
         print("flood_requests_all " + " ".join(fin[1:]), flush=True)
         print("ratio p50=%.3f" % (f50 / q50), flush=True)
-    finally:
-        if flooder is not None:
-            flooder.kill()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":

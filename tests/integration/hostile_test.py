@@ -612,6 +612,14 @@ def check_pipelining(a):
               f"{got} in {el:.2f}s")
 
 
+def metric(text, key):
+    """The value of one exact series (name and labels), 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(key + " "):
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
 def series(text, name):
     out = {}
     for line in text.splitlines():
@@ -702,6 +710,40 @@ def check_sigterm(q):
         s.close()
 
 
+def check_listener_full(c):
+    """11. A listener full of slowloris connections still takes a login: the slowest goes."""
+    slow = []
+    for _ in range(16):
+        s = connect(c.tcp, timeout=0.5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: authd\r\nX-Slow: ")
+        slow.append(s)
+    time.sleep(1.5)  # they have been sending their heads for over a second now
+    answers = [basic(c.tcp, "alice", PASSWORDS["alice"]).status for _ in range(5)]
+    check("listener full of slow heads: logins still answered 200", answers == [200] * 5, repr(answers))
+    evicted = metric(c.metrics(), 'authd_http_connections_closed_total{reason="slow_evicted"}')
+    check("... by closing a slow connection (metric slow_evicted)", evicted >= 1, f"{evicted}")
+    for s in slow:
+        s.close()
+
+
+def check_per_peer_cap(u):
+    """12. An untrusted source cannot open more than max_connections_per_peer connections."""
+    held = []
+    for _ in range(16):
+        s = connect(u.tcp)
+        s.sendall(build("GET", "/healthz", close=False))
+        held.append(s)
+    time.sleep(0.3)
+    extra = raw(u.tcp, build("GET", "/healthz"))
+    check("17th connection from one untrusted source refused with 503", extra == 503, repr(extra))
+    refused = metric(u.metrics(), 'authd_http_connections_refused_total{reason="per_peer"}')
+    check("... counted as refused per_peer", refused >= 1, f"{refused}")
+    r = auth(u.unix, "alice", PASSWORDS["alice"])
+    check("... while the socket still logs in", r.status == 200, repr(r))
+    for s in held:
+        s.close()
+
+
 def main():
     token = "hostile-test-token-0123456789"
     try:
@@ -710,9 +752,12 @@ def main():
         # A: header_timeout_s = 2, short throttle.
         a = Authd("attack", BASE_PORT + 1, http_lines="header_timeout_s = 2", throttle_lines=FAST)
         # U: no TCP peer is trusted.
-        u = Authd("untrusted", BASE_PORT + 2, http_lines="trusted_proxies = []", throttle_lines=FAST)
+        u = Authd("untrusted", BASE_PORT + 2, http_lines="trusted_proxies = []\nmax_connections_per_peer = 16",
+                  throttle_lines=FAST)
         # T: bearer token set.
         t = Authd("token", BASE_PORT + 3, http_lines=f'bearer_token = "{token}"', throttle_lines=FAST)
+        # C: a small connection cap.
+        c = Authd("cap", BASE_PORT + 4, http_lines="max_connections = 16", throttle_lines=FAST)
         for inst in INSTANCES:
             inst.start()
         steps = [
@@ -727,6 +772,8 @@ def main():
             ("8 pipelining", lambda: check_pipelining(a)),
             ("9 metrics and bearer token", lambda: check_metrics_token(t, token)),
             ("10 SIGTERM", lambda: check_sigterm(q)),
+            ("11 listener full of slow heads", lambda: check_listener_full(c)),
+            ("12 per-peer connection cap", lambda: check_per_peer_cap(u)),
         ]
         only = os.environ.get("HOSTILE_ONLY")  # e.g. HOSTILE_ONLY=3,7 while developing
         for name, step in steps:

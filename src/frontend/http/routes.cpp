@@ -317,7 +317,7 @@ std::shared_ptr<const RouteContext> make_context(core::AuthService& service, cor
 
 Reply route(Request& req, const Ctx& ctx) {
   const std::string& p = req.path;
-  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool get = req.method == "GET"; // no HEAD: nothing here is worth it, and an answer to HEAD has no body
   const bool post = req.method == "POST";
   if (p == "/v1/auth" && post) {
     return post_auth(req, ctx);

@@ -31,9 +31,10 @@ struct ListenerBase;
 struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void close(const char* reason) = 0;
-  std::list<SessionBase*>::iterator idle_pos;
-  bool idle = false;
-  bool busy = false; // a complete request is being answered
+  enum class Phase { busy, idle, reading }; // busy: a request is being answered (or written)
+  std::list<SessionBase*>::iterator pos;      // in the listener's `waiting` list unless busy
+  Phase phase = Phase::busy;
+  Clock::time_point since{};
 };
 
 } // namespace
@@ -68,18 +69,22 @@ struct ListenerBase {
   std::string name;
   Handler handler;
   bool tcp;
-  std::list<SessionBase*> idle;          // oldest idle first
+  // Connections with nothing in flight (idle between requests, or still sending one), in the
+  // order they started waiting: what a full listener may close to make room.
+  std::list<SessionBase*> waiting;
   std::unordered_set<SessionBase*> all;
   std::unordered_map<std::string, int> per_peer;
 
   void gauge() { impl.metrics.set("authd_http_connections", {{"listener", name}}, static_cast<double>(all.size())); }
-  void set_idle(SessionBase* s, bool on) {
-    if (on && !s->idle) {
-      s->idle_pos = idle.insert(idle.end(), s);
-    } else if (!on && s->idle) {
-      idle.erase(s->idle_pos);
+  void set_phase(SessionBase* s, SessionBase::Phase phase) {
+    if (s->phase != SessionBase::Phase::busy) {
+      waiting.erase(s->pos);
     }
-    s->idle = on;
+    s->phase = phase;
+    if (phase != SessionBase::Phase::busy) {
+      s->since = Clock::now();
+      s->pos = waiting.insert(waiting.end(), s);
+    }
   }
   void opened(SessionBase* s, const std::string& peer_key) {
     all.insert(s);
@@ -89,7 +94,7 @@ struct ListenerBase {
     gauge();
   }
   void released(SessionBase* s, const std::string& peer_key) {
-    set_idle(s, false);
+    set_phase(s, SessionBase::Phase::busy);
     all.erase(s);
     if (!peer_key.empty()) {
       if (auto it = per_peer.find(peer_key); it != per_peer.end() && --it->second <= 0) {
@@ -99,17 +104,26 @@ struct ListenerBase {
     gauge();
     impl.maybe_finish_drain();
   }
-  // Room for one more connection: closes the longest-idle one when full; false if none is idle.
+  // Room for one more connection. When full, the longest-waiting connection that is idle, or
+  // has been sending its request for over a second (a real client sends a head in
+  // milliseconds), is closed; false when every connection has a request in flight or just began.
   bool make_room() {
     if (static_cast<int>(all.size()) < impl.limits.max_connections) {
       return true;
     }
-    if (idle.empty()) {
-      return false;
+    const auto slow = Clock::now() - std::chrono::seconds(1);
+    int looked = 0;
+    for (SessionBase* s : waiting) {
+      if (s->phase == SessionBase::Phase::idle || s->since < slow) {
+        impl.closed(s->phase == SessionBase::Phase::idle ? "idle_evicted" : "slow_evicted");
+        s->close(nullptr);
+        return true;
+      }
+      if (++looked == 16) {
+        break;
+      }
     }
-    impl.closed("idle_evicted");
-    idle.front()->close(nullptr);
-    return true;
+    return false;
   }
 };
 
@@ -192,13 +206,12 @@ private:
       return read_head(); // a pipelined request is already here
     }
     m_buffer.shrink_to_fit(); // an idle connection keeps no buffer
-    m_listener.set_idle(this, true);
+    m_listener.set_phase(this, Phase::idle);
     arm(seconds(m_limits.keepalive_timeout_s), [this] { close("keepalive_timeout"); });
     m_socket.async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
       if (self->m_closed) {
         return;
       }
-      self->m_listener.set_idle(self.get(), false);
       if (ec) {
         return self->close(nullptr);
       }
@@ -207,6 +220,7 @@ private:
   }
 
   void read_head() {
+    m_listener.set_phase(this, Phase::reading);
     m_parser.emplace();
     m_parser->header_limit(static_cast<std::uint32_t>(m_limits.max_header_bytes));
     m_parser->body_limit(m_limits.max_body_bytes);
@@ -280,6 +294,7 @@ private:
   }
 
   void refuse_request(int status, const char* text) {
+    m_listener.set_phase(this, Phase::busy);
     m_close_after = true;
     m_listener.impl.closed("bad_request");
     Response r;
@@ -310,7 +325,7 @@ private:
 
   void dispatch() {
     disarm();
-    busy = true;
+    m_listener.set_phase(this, Phase::busy);
     Request req = take_request();
     Reply reply;
     try {
@@ -377,7 +392,6 @@ private:
         return;
       }
       self->disarm();
-      self->busy = false;
       self->m_response.reset();
       if (ec || !keep) {
         return self->close(nullptr);
@@ -522,10 +536,8 @@ void Server::stop() {
     for (auto& l : impl->listeners) {
       l->close_acceptor();
       std::vector<SessionBase*> waiting; // idle, or still sending a request: nothing in flight
-      for (SessionBase* s : l->all) {
-        if (!s->busy) {
-          waiting.push_back(s);
-        }
+      for (SessionBase* s : l->waiting) {
+        waiting.push_back(s);
       }
       for (SessionBase* s : waiting) {
         s->close("shutdown");
