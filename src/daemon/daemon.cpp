@@ -5,6 +5,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+
+#include <sys/resource.h>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -84,7 +86,24 @@ void migrate_until_done(store::CredentialStore& store, std::atomic<bool>& stoppi
   }
 }
 
+// Every connection is a descriptor: the soft limit (often 1024) goes up to the hard one, and
+// the log says when that is below what the listeners may hold.
+void raise_fd_limit(const config::Config& cfg, std::size_t listeners) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return;
+  }
+  lim.rlim_cur = lim.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &lim);
+  const auto wanted = static_cast<rlim_t>(cfg.http.max_connections) * listeners + 64;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+    spdlog::warn("open-file limit {} is below what {} listener(s) of max_connections={} need ({}): raise LimitNOFILE",
+                 lim.rlim_cur, listeners, cfg.http.max_connections, wanted);
+  }
+}
+
 int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
+  raise_fd_limit(cfg, listen.size());
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) {
