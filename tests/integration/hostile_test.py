@@ -771,9 +771,9 @@ def main():
             ("7 floods", lambda: check_floods(a)),
             ("8 pipelining", lambda: check_pipelining(a)),
             ("9 metrics and bearer token", lambda: check_metrics_token(t, token)),
-            ("10 SIGTERM", lambda: check_sigterm(q)),
             ("11 listener full of slow heads", lambda: check_listener_full(c)),
             ("12 per-peer connection cap", lambda: check_per_peer_cap(u)),
+            ("10 SIGTERM", lambda: check_sigterm(q)),  # last: it stops the quiet instance
         ]
         only = os.environ.get("HOSTILE_ONLY")  # e.g. HOSTILE_ONLY=3,7 while developing
         for name, step in steps:
