@@ -97,10 +97,10 @@ std::chrono::milliseconds AuthService::throttle_wait(const std::string& name, co
                                                      bool& familiar) {
   const auto now = std::chrono::steady_clock::now();
   familiar = m_throttle.known_familiar(name, source);
-  if (const auto wait = m_throttle.source_wait(source, now); wait.count() > 0) {
+  if (const auto wait = m_throttle.admit_source(source, now); wait.count() > 0) {
     return wait;
   }
-  const auto wait = m_throttle.account_wait(name, now);
+  const auto wait = m_throttle.admit_account(name, now);
   if (wait.count() == 0 || familiar) {
     return std::chrono::milliseconds(0);
   }

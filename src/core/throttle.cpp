@@ -50,25 +50,30 @@ std::chrono::milliseconds Throttle::delay(int counted) const {
   return std::chrono::milliseconds(std::min<long long>(ms, m_config.max_ms));
 }
 
-std::chrono::milliseconds Throttle::remaining(const Entry* e, int free, Clock::time_point now) const {
-  if (!m_config.enabled || e == nullptr) {
+std::chrono::milliseconds Throttle::admit(const std::string& key, int free, Clock::time_point now) {
+  Entry* e = m_config.enabled ? m_entries.find(key) : nullptr;
+  const auto d = e == nullptr ? std::chrono::milliseconds(0) : delay(e->failures - free);
+  if (d.count() == 0 || now - e->last > std::chrono::milliseconds(m_config.max_ms) * 4) {
     return std::chrono::milliseconds(0);
   }
-  const auto until = e->last + delay(e->failures - free);
-  return until > now ? std::chrono::ceil<std::chrono::milliseconds>(until - now) : std::chrono::milliseconds(0);
+  if (const auto until = e->last + d; until > now) {
+    return std::chrono::ceil<std::chrono::milliseconds>(until - now);
+  }
+  e->last = now; // this attempt takes the window
+  return std::chrono::milliseconds(0);
 }
 
-std::chrono::milliseconds Throttle::source_wait(const std::string& source, Clock::time_point now) const {
+std::chrono::milliseconds Throttle::admit_source(const std::string& source, Clock::time_point now) {
   if (source.empty()) {
     return std::chrono::milliseconds(0);
   }
   std::lock_guard lock(m_mutex);
-  return remaining(m_entries.find("s:" + source), 0, now);
+  return admit("s:" + source, 0, now);
 }
 
-std::chrono::milliseconds Throttle::account_wait(const std::string& user, Clock::time_point now) const {
+std::chrono::milliseconds Throttle::admit_account(const std::string& user, Clock::time_point now) {
   std::lock_guard lock(m_mutex);
-  return remaining(m_entries.find("u:" + user), m_config.account_free_failures, now);
+  return admit("u:" + user, m_config.account_free_failures, now);
 }
 
 bool Throttle::suspect(const std::string& source, const std::string& user) const {

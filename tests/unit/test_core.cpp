@@ -233,12 +233,25 @@ TEST(Throttle, SourceDelayDoublesUpToTheCapAndNeverLocksOut) {
   std::vector<long long> waits;
   for (int i = 0; i < 6; ++i) {
     t.failure("192.0.2.9", "u" + std::to_string(i), static_cast<std::uint64_t>(i + 1), t0);
-    waits.push_back(ms(t.source_wait("192.0.2.9", t0)));
+    waits.push_back(ms(t.admit_source("192.0.2.9", t0)));
   }
   EXPECT_EQ(waits, (std::vector<long long>{2000, 4000, 8000, 15000, 15000, 15000}));
-  EXPECT_EQ(ms(t.source_wait("192.0.2.9", t0 + std::chrono::seconds(16))), 0) << "a delay, never a lock-out";
-  EXPECT_EQ(ms(t.source_wait("192.0.2.10", t0)), 0) << "another source is not slowed";
-  EXPECT_EQ(ms(t.source_wait("", t0)), 0) << "an unknown source has no penalty";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", t0 + std::chrono::seconds(16))), 0) << "a delay, never a lock-out";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.10", t0)), 0) << "another source is not slowed";
+  EXPECT_EQ(ms(t.admit_source("", t0)), 0) << "an unknown source has no penalty";
+}
+
+TEST(Throttle, ParallelAttemptsOfOneSourceGetOneAttemptPerWindow) {
+  Throttle t(config::ThrottleConfig{true, 2000, 15000, 5});
+  const auto t0 = Throttle::Clock::now();
+  t.failure("192.0.2.9", "bob", 1, t0);
+  const auto later = t0 + std::chrono::milliseconds(2500); // the window is over
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", later)), 0) << "the first of 64 held connections goes ahead";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", later)), 2000) << "the others wait a full delay again";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", later + std::chrono::seconds(1))), 1000);
+  t.success("192.0.2.9", "bob");
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", later)), 0) << "a success clears the source";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", later)), 0);
 }
 
 TEST(Throttle, TheSameWrongPairAgainDoesNotEscalate) {
@@ -251,8 +264,8 @@ TEST(Throttle, TheSameWrongPairAgainDoesNotEscalate) {
   for (int i = 0; i < 5; ++i) { // a phone retrying the old password after a change
     t.failure("192.0.2.9", "alice", pair, t0 + std::chrono::seconds(3 * i));
   }
-  EXPECT_EQ(ms(t.source_wait("192.0.2.9", t0 + std::chrono::seconds(12))), 2000) << "re-armed, not lengthened";
-  EXPECT_EQ(ms(t.account_wait("alice", t0 + std::chrono::seconds(12))), 0) << "one counted failure for the account";
+  EXPECT_EQ(ms(t.admit_source("192.0.2.9", t0 + std::chrono::seconds(12))), 2000) << "re-armed, not lengthened";
+  EXPECT_EQ(ms(t.admit_account("alice", t0 + std::chrono::seconds(12))), 0) << "one counted failure for the account";
 }
 
 TEST(Throttle, AccountsGetFreeFailuresAndFamiliarSourcesAreRemembered) {
@@ -260,15 +273,15 @@ TEST(Throttle, AccountsGetFreeFailuresAndFamiliarSourcesAreRemembered) {
   const auto t0 = Throttle::Clock::now();
   t.failure("203.0.113.1", "victim", 1, t0);
   t.failure("203.0.113.2", "victim", 2, t0);
-  EXPECT_EQ(ms(t.account_wait("victim", t0)), 0) << "two free failures per account";
+  EXPECT_EQ(ms(t.admit_account("victim", t0)), 0) << "two free failures per account";
   t.failure("203.0.113.3", "victim", 3, t0);
-  EXPECT_EQ(ms(t.account_wait("victim", t0)), 2000);
+  EXPECT_EQ(ms(t.admit_account("victim", t0)), 2000);
   EXPECT_TRUE(t.suspect("198.51.100.7", "victim")) << "the account is under attack; this source is not known";
   t.success("198.51.100.7", "victim");
   EXPECT_TRUE(t.known_familiar("victim", "198.51.100.7"));
   EXPECT_FALSE(t.suspect("198.51.100.7", "victim")) << "the owner's own source goes in the priority lane";
-  EXPECT_EQ(ms(t.account_wait("victim", t0)), 2000) << "success does not forgive the stranger's failures";
-  EXPECT_EQ(ms(t.source_wait("203.0.113.3", t0)), 2000);
+  EXPECT_EQ(ms(t.admit_account("victim", t0)), 2000) << "success does not forgive the stranger's failures";
+  EXPECT_EQ(ms(t.admit_source("203.0.113.3", t0)), 2000);
 }
 
 TEST(Throttle, SourcesAreIpv4AddressesAndIpv6Slash64s) {
@@ -293,9 +306,9 @@ TEST(Throttle, AFloodOfSourcesEvictsTheOldestFirstAndStaysBounded) {
     }
   }
   EXPECT_LE(t.tracked(), 100u);
-  EXPECT_GT(ms(t.source_wait("192.0.2.1", t0)), 0) << "a penalty in use survives the flood";
-  EXPECT_GT(ms(t.source_wait("10.0.3.231", t0)), 0) << "the newest sources are kept";
-  EXPECT_EQ(ms(t.source_wait("10.0.0.1", t0)), 0) << "the oldest went first";
+  EXPECT_GT(ms(t.admit_source("192.0.2.1", t0)), 0) << "a penalty in use survives the flood";
+  EXPECT_GT(ms(t.admit_source("10.0.3.231", t0)), 0) << "the newest sources are kept";
+  EXPECT_EQ(ms(t.admit_source("10.0.0.1", t0)), 0) << "the oldest went first";
 }
 
 TEST_F(Core, AStrangerCannotKeepTheOwnerOutOfHerFamiliarSource) {

@@ -79,9 +79,12 @@ public:
   // A keyed hash of (user, password): what "the same wrong password again" is recognised by.
   std::uint64_t pair_hash(std::string_view user, SecretView password) const;
 
-  std::chrono::milliseconds source_wait(const std::string& source, Clock::time_point now) const;
-  // The account's own wait (past its free failures), for unfamiliar sources.
-  std::chrono::milliseconds account_wait(const std::string& user, Clock::time_point now) const;
+  // How long an attempt from this source must still wait; zero = go ahead, and then this attempt
+  // takes the window: the next one from the source waits a full delay again, so many parallel
+  // connections of one source get one attempt per delay, not one each.
+  std::chrono::milliseconds admit_source(const std::string& source, Clock::time_point now);
+  // The same for the account's own penalty (past its free failures), for unfamiliar sources.
+  std::chrono::milliseconds admit_account(const std::string& user, Clock::time_point now);
   // Recent counted failures on the source, or on the account from a source not known familiar.
   bool suspect(const std::string& source, const std::string& user) const;
 
@@ -103,7 +106,7 @@ private:
     unsigned next = 0;
   };
   std::chrono::milliseconds delay(int counted_failures) const;
-  std::chrono::milliseconds remaining(const Entry* e, int free, Clock::time_point now) const;
+  std::chrono::milliseconds admit(const std::string& key, int free, Clock::time_point now);
   void count(const std::string& key, std::uint64_t pair, Clock::time_point now);
 
   config::ThrottleConfig m_config;
