@@ -16,4 +16,4 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAUTHD_SANITIZE=thread
 cmake --build build-tsan -j"$JOBS"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(pwd)/tests/tsan.supp" \
   ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 900 \
-    -R '^(Core\.|VerifyPool\.|Throttle\.|test_store|test_http_e2e|test_races|mariadb_)'
+    -R '^(Core\.|VerifyPool\.|LanedExecutor\.|Throttle\.|test_store|test_http_e2e|test_races|mariadb_)'
