@@ -95,37 +95,31 @@ Lane AuthService::lane(std::string_view username, std::string_view remote_ip) co
 std::chrono::milliseconds AuthService::throttle_wait(const std::string& name, const std::string& source,
                                                      std::optional<Result<std::optional<store::Account>>>& found,
                                                      bool& familiar) {
-  const auto now = std::chrono::steady_clock::now();
   familiar = m_throttle.known_familiar(name, source);
-  if (const auto wait = m_throttle.admit_source(source, now); wait.count() > 0) {
+  if (!familiar && m_throttle.suspect(source, name)) {
+    // A penalty is in play: does the account know this source? (The store remembers across
+    // restarts and for every authd on the database; unknown names have no familiar sources.)
+    found = m_store.find(name);
+    if (*found && **found) {
+      auto known = m_store.familiar((***found).id, Throttle::familiar_key(source), store::now_seconds() - m_familiar_s);
+      familiar = known && *known;
+      if (familiar) {
+        m_throttle.remember_familiar(name, source);
+      }
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const bool capped = familiar && m_throttle.account_clean(name, now);
+  if (const auto wait = m_throttle.admit_source(source, now, capped); wait.count() > 0) {
     return wait;
   }
-  const auto wait = m_throttle.admit_account(name, now);
-  if (wait.count() == 0 || familiar) {
-    return std::chrono::milliseconds(0);
-  }
-  // The account is slowed; a source it logged in from recently is not (the store remembers them
-  // across restarts and for every authd on the database). Unknown names have no familiar sources.
-  found = m_store.find(name);
-  if (source.empty() || !*found || !**found) {
-    return wait;
-  }
-  auto known = m_store.familiar((***found).id, source, store::now_seconds() - m_familiar_s);
-  if (known && *known) {
-    m_throttle.remember_familiar(name, source);
-    familiar = true;
-    return std::chrono::milliseconds(0);
-  }
-  return wait;
+  return familiar ? std::chrono::milliseconds(0) : m_throttle.admit_account(name, now);
 }
 
 void AuthService::remember_success(const store::Account& account, const std::string& source) {
   m_throttle.success(source, account.username);
-  if (source.empty()) {
-    return;
-  }
   const auto now = store::now_seconds();
-  if (auto ok = m_store.remember_source(account.id, source, now, now - m_familiar_s); !ok) {
+  if (auto ok = m_store.remember_source(account.id, Throttle::familiar_key(source), now, now - m_familiar_s); !ok) {
     m_metrics.add("authd_store_errors_total", {{"op", "remember_source"}});
   }
 }

@@ -61,22 +61,30 @@ std::string Metrics::render_labels(const Labels& labels) {
   return out + "}";
 }
 
+// Label values can come from clients (a service name in a URL): past k_max_series a family's new
+// label sets all land in one {overflow="true"} series, so /metrics and memory stay bounded.
+double& Metrics::series(Family& f, const Labels& labels) {
+  std::string key = render_labels(labels);
+  if (f.series.size() >= k_max_series && f.series.find(key) == f.series.end()) {
+    key = "{overflow=\"true\"}";
+  }
+  return f.series[key];
+}
+
 void Metrics::add(const std::string& name, const Labels& labels, double value) {
-  const std::string key = render_labels(labels);
   std::lock_guard lock(m_mutex);
   Family& f = m_families[name];
   if (f.type.empty()) {
     f.type = "counter";
   }
-  f.series[key] += value;
+  series(f, labels) += value;
 }
 
 void Metrics::set(const std::string& name, const Labels& labels, double value) {
-  const std::string key = render_labels(labels);
   std::lock_guard lock(m_mutex);
   Family& f = m_families[name];
   f.type = "gauge";
-  f.series[key] = value;
+  series(f, labels) = value;
 }
 
 void Metrics::clear_gauge(const std::string& name) {

@@ -50,9 +50,12 @@ std::chrono::milliseconds Throttle::delay(int counted) const {
   return std::chrono::milliseconds(std::min<long long>(ms, m_config.max_ms));
 }
 
-std::chrono::milliseconds Throttle::admit(const std::string& key, int free, Clock::time_point now) {
+std::chrono::milliseconds Throttle::admit(const std::string& key, int free, Clock::time_point now, bool capped) {
   Entry* e = m_config.enabled ? m_entries.find(key) : nullptr;
-  const auto d = e == nullptr ? std::chrono::milliseconds(0) : delay(e->failures - free);
+  auto d = e == nullptr ? std::chrono::milliseconds(0) : delay(e->failures - free);
+  if (capped) {
+    d = std::min(d, std::chrono::milliseconds(m_config.initial_ms));
+  }
   if (d.count() == 0 || now - e->last > std::chrono::milliseconds(m_config.max_ms) * 4) {
     return std::chrono::milliseconds(0);
   }
@@ -63,17 +66,23 @@ std::chrono::milliseconds Throttle::admit(const std::string& key, int free, Cloc
   return std::chrono::milliseconds(0);
 }
 
-std::chrono::milliseconds Throttle::admit_source(const std::string& source, Clock::time_point now) {
+std::chrono::milliseconds Throttle::admit_source(const std::string& source, Clock::time_point now, bool capped) {
   if (source.empty()) {
     return std::chrono::milliseconds(0);
   }
   std::lock_guard lock(m_mutex);
-  return admit("s:" + source, 0, now);
+  return admit("s:" + source, 0, now, capped);
+}
+
+bool Throttle::account_clean(const std::string& user, Clock::time_point now) const {
+  std::lock_guard lock(m_mutex);
+  const Entry* e = m_entries.find("u:" + user);
+  return e == nullptr || e->failures == 0 || now - e->last > std::chrono::milliseconds(m_config.max_ms) * 4;
 }
 
 std::chrono::milliseconds Throttle::admit_account(const std::string& user, Clock::time_point now) {
   std::lock_guard lock(m_mutex);
-  return admit("u:" + user, m_config.account_free_failures, now);
+  return admit("u:" + user, m_config.account_free_failures, now, false);
 }
 
 bool Throttle::suspect(const std::string& source, const std::string& user) const {
@@ -84,7 +93,7 @@ bool Throttle::suspect(const std::string& source, const std::string& user) const
   }
   const Entry* u = m_entries.find("u:" + user);
   return u != nullptr && u->failures > m_config.account_free_failures &&
-         (source.empty() || m_familiar.find(user + '\0' + source) == nullptr);
+         m_familiar.find(user + '\0' + familiar_key(source)) == nullptr;
 }
 
 void Throttle::count(const std::string& key, std::uint64_t pair, Clock::time_point now) {
@@ -117,20 +126,18 @@ void Throttle::success(const std::string& source, const std::string& user) {
   std::lock_guard lock(m_mutex);
   if (!source.empty()) {
     m_entries.erase("s:" + source);
-    m_familiar.touch(user + '\0' + source) = true;
   }
+  m_familiar.touch(user + '\0' + familiar_key(source)) = true;
 }
 
 bool Throttle::known_familiar(const std::string& user, const std::string& source) const {
   std::lock_guard lock(m_mutex);
-  return !source.empty() && m_familiar.find(user + '\0' + source) != nullptr;
+  return m_familiar.find(user + '\0' + familiar_key(source)) != nullptr;
 }
 
 void Throttle::remember_familiar(const std::string& user, const std::string& source) {
   std::lock_guard lock(m_mutex);
-  if (!source.empty()) {
-    m_familiar.touch(user + '\0' + source) = true;
-  }
+  m_familiar.touch(user + '\0' + familiar_key(source)) = true;
 }
 
 std::size_t Throttle::tracked() const {

@@ -331,6 +331,51 @@ TEST_F(Core, AStrangerCannotKeepTheOwnerOutOfHerFamiliarSource) {
       << "an unfamiliar source is slowed by the account's penalty";
 }
 
+TEST_F(Core, AFamiliarSourceIsHeldNotRefusedWhenItsNeighboursMistype) {
+  m_config.throttle.initial_ms = 300;
+  m_config.throttle.max_ms = 20000;
+  rebuild();
+  add("alice", k_md5);
+  ASSERT_EQ(login("alice", "password", "imap", "198.51.100.7").status, AuthStatus::ok);
+  for (int i = 0; i < 5; ++i) { // a sprayer behind the same NAT escalates the address to 4.8 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    login("made-up" + std::to_string(i), "x", "imap", "198.51.100.7");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1)); // (the throttled ones are not counted)
+  }
+  const auto t = login("alice", "password", "imap", "198.51.100.7");
+  ASSERT_EQ(t.status, AuthStatus::throttled);
+  EXPECT_LE(t.retry_after.count(), 300) << "for alice the address's wait is capped at initial_ms";
+  std::this_thread::sleep_for(std::chrono::milliseconds(320));
+  EXPECT_EQ(login("alice", "password", "imap", "198.51.100.7").status, AuthStatus::ok);
+}
+
+TEST_F(Core, LoginsWithoutAnAddressAreFamiliarToo) {
+  m_config.throttle.initial_ms = 5000;
+  rebuild();
+  add("alice", k_md5);
+  ASSERT_EQ(login("alice", "password", "nextcloud", "").status, AuthStatus::ok); // Nextcloud relays no address
+  for (int i = 0; i < 6; ++i) {
+    login("alice", "guess" + std::to_string(i), "imap", "203.0.113." + std::to_string(i + 1));
+  }
+  EXPECT_EQ(login("alice", "password", "nextcloud", "").status, AuthStatus::ok) << "her Nextcloud logins go on";
+  rebuild();
+  for (int i = 0; i < 6; ++i) {
+    login("alice", "guess" + std::to_string(i), "imap", "203.0.113." + std::to_string(i + 1));
+  }
+  EXPECT_EQ(login("alice", "password", "nextcloud", "").status, AuthStatus::ok) << "and after a restart";
+}
+
+TEST(Metrics, ClientChosenLabelsCannotGrowItWithoutBound) {
+  Metrics m;
+  for (int i = 0; i < 5000; ++i) {
+    m.add("authd_logins_total", {{"service", "svc" + std::to_string(i)}, {"outcome", "rejected"}});
+  }
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "svc1"}, {"outcome", "rejected"}}), 1);
+  const std::string text = m.render();
+  EXPECT_LT(text.size(), 200000u);
+  EXPECT_NE(text.find("authd_logins_total{overflow=\"true\"} 4000"), std::string::npos);
+}
+
 TEST_F(Core, LanesFollowTheThrottleState) {
   add("bob", k_md5);
   EXPECT_EQ(m_service->lane("bob", "192.0.2.5"), Lane::priority);

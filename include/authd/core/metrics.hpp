@@ -30,6 +30,8 @@ private:
     std::map<std::string, double> series; // rendered label set -> value
   };
   static std::string render_labels(const Labels& labels);
+  static double& series(Family& f, const Labels& labels); // under m_mutex
+  static constexpr std::size_t k_max_series = 1000;
 
   mutable std::mutex m_mutex;
   std::map<std::string, Family> m_families;

@@ -76,13 +76,22 @@ public:
 
   // "198.51.100.7", "2001:db8:1:2::/64"; "" for an empty or unparsable address.
   static std::string source_of(std::string_view ip);
+  // What familiarity is recorded under: the source, or "local" for logins that come without an
+  // address (a local relay such as Nextcloud's user_external, the socket without remote_ip), so
+  // that channel, too, is familiar to the accounts that use it.
+  static std::string familiar_key(const std::string& source) { return source.empty() ? "local" : source; }
   // A keyed hash of (user, password): what "the same wrong password again" is recognised by.
   std::uint64_t pair_hash(std::string_view user, SecretView password) const;
 
   // How long an attempt from this source must still wait; zero = go ahead, and then this attempt
   // takes the window: the next one from the source waits a full delay again, so many parallel
   // connections of one source get one attempt per delay, not one each.
-  std::chrono::milliseconds admit_source(const std::string& source, Clock::time_point now);
+  // `capped`: the account logged in from this source recently and has no recent failures of its
+  // own — then the source's wait is capped at initial_ms (held, never refused: a sprayer behind
+  // an office NAT or a webmail must not keep that address's own users out).
+  std::chrono::milliseconds admit_source(const std::string& source, Clock::time_point now, bool capped = false);
+  // No recent failures for this account.
+  bool account_clean(const std::string& user, Clock::time_point now) const;
   // The same for the account's own penalty (past its free failures), for unfamiliar sources.
   std::chrono::milliseconds admit_account(const std::string& user, Clock::time_point now);
   // Recent counted failures on the source, or on the account from a source not known familiar.
@@ -106,7 +115,7 @@ private:
     unsigned next = 0;
   };
   std::chrono::milliseconds delay(int counted_failures) const;
-  std::chrono::milliseconds admit(const std::string& key, int free, Clock::time_point now);
+  std::chrono::milliseconds admit(const std::string& key, int free, Clock::time_point now, bool capped);
   void count(const std::string& key, std::uint64_t pair, Clock::time_point now);
 
   config::ThrottleConfig m_config;

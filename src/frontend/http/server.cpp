@@ -31,6 +31,9 @@ struct ListenerBase;
 struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void close(const char* reason) = 0;
+  // Shutdown: a held (throttled) request is answered "temporary failure" now instead of
+  // keeping the drain waiting for its timer.
+  virtual void end_hold() = 0;
   enum class Phase { busy, idle, reading }; // busy: a request is being answered (or written)
   std::list<SessionBase*>::iterator pos;      // in the listener's `waiting` list unless busy
   Phase phase = Phase::busy;
@@ -178,6 +181,19 @@ public:
     m_socket.shutdown(Socket::shutdown_both, ec);
     m_socket.close(ec);
     m_listener.released(this, m_peer_key);
+  }
+
+  void end_hold() override {
+    if (!m_holding || m_closed) {
+      return;
+    }
+    m_holding = false;
+    disarm();
+    Response r;
+    r.status = 503;
+    r.set_header("Retry-After", "1");
+    r.set_content("shutting down\n", "text/plain");
+    respond(std::move(r));
   }
 
 private:
@@ -343,7 +359,11 @@ private:
       return respond(std::move(reply.response));
     }
     if (reply.delay.count() > 0) {
-      arm(reply.delay, [this, work = std::move(reply.work), lane = reply.lane]() mutable { submit(std::move(work), lane); });
+      m_holding = true;
+      arm(reply.delay, [this, work = std::move(reply.work), lane = reply.lane]() mutable {
+        m_holding = false;
+        submit(std::move(work), lane);
+      });
       return;
     }
     submit(std::move(reply.work), reply.lane);
@@ -414,6 +434,7 @@ private:
   bool m_keep_alive = true;
   bool m_close_after = false;
   bool m_closed = false;
+  bool m_holding = false; // a throttled answer waits on the timer
 };
 
 template <class Protocol>
@@ -541,6 +562,10 @@ void Server::stop() {
       }
       for (SessionBase* s : waiting) {
         s->close("shutdown");
+      }
+      const std::vector<SessionBase*> busy(l->all.begin(), l->all.end());
+      for (SessionBase* s : busy) {
+        s->end_hold();
       }
     }
     impl->drain_timer.emplace(impl->io);
