@@ -221,7 +221,7 @@ void AuthService::upgrade(const store::Account& account, const policy::VerifyOut
   res.upgraded = won && *won;
 }
 
-AuthResult AuthService::lookup(std::string_view username, std::string_view service) {
+AuthResult AuthService::lookup(std::string_view username) {
   AuthResult res;
   auto found = m_store.find(username);
   if (!found) {
@@ -233,9 +233,9 @@ AuthResult AuthService::lookup(std::string_view username, std::string_view servi
     return res;
   }
   res.user = (*found)->username;
-  // Without a service the question is existence (delivery, doveadm, userdb lookups): grants decide
-  // logins, not whether mail can be delivered.
-  res.status = service.empty() || store::allowed(**found, service) ? AuthStatus::ok : AuthStatus::forbidden;
+  // The question is existence (delivery through LDA/LMTP, the indexer, doveadm, userdb lookups):
+  // grants decide logins, not whether mail can be delivered — an imap-only account receives mail.
+  res.status = AuthStatus::ok;
   res.account = **found;
   return res;
 }

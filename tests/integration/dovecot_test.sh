@@ -57,6 +57,7 @@ C=(doveadm -c "$DIR/dovecot.conf")
 dovecot_login_checks prefetch
 "${C[@]}" auth lookup alice >/dev/null 2>&1; check "auth lookup (AUTHORIZED=1) finds alice" 0 $?
 "${C[@]}" auth lookup nobody >/dev/null 2>&1; check "auth lookup of an unknown user" 67 $?
+"${C[@]}" auth lookup -x service=lda bob >/dev/null 2>&1; check "delivery lookup (service=lda) finds smtp-only bob: grants decide logins" 0 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/null 2>&1; check "real IMAP LOGIN" 0 $?
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:wrong >/dev/null 2>&1; check "real IMAP LOGIN, wrong password" 67 $?
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e '\$2y\$' "$DIR/authd.log")"

@@ -454,11 +454,14 @@ TEST_F(Core, PositiveCacheHitsAndFollowsHashChanges) {
 
 TEST_F(Core, LookupForUserdb) {
   add("mia", k_md5, {"imap"});
-  EXPECT_EQ(m_service->lookup("MIA", "imap").status, AuthStatus::ok);
-  EXPECT_EQ(m_service->lookup("mia", "web").status, AuthStatus::forbidden);
-  EXPECT_EQ(m_service->lookup("nobody", "imap").status, AuthStatus::rejected);
+  EXPECT_EQ(m_service->lookup("MIA").status, AuthStatus::ok);
+  EXPECT_EQ(m_service->lookup("nobody").status, AuthStatus::rejected);
+  ASSERT_TRUE(m_store.revoke("mia", "imap", Event{0, "", "revoke", "t", "", "", ""}));
+  ASSERT_TRUE(m_store.grant("mia", "smtp", Event{0, "", "grant", "t", "", "", ""}));
+  EXPECT_EQ(m_service->lookup("mia").status, AuthStatus::ok) << "grants decide logins, not delivery";
+  EXPECT_EQ(login("mia", "password", "imap").status, AuthStatus::forbidden);
   m_store.failing = true;
-  EXPECT_EQ(m_service->lookup("mia", "imap").status, AuthStatus::tempfail);
+  EXPECT_EQ(m_service->lookup("mia").status, AuthStatus::tempfail);
 }
 
 } // namespace

@@ -52,9 +52,10 @@ public:
   // when the source, or the account from a source not known familiar, has recent failures.
   Lane lane(std::string_view username, std::string_view remote_ip) const;
   const config::ThrottleConfig& throttle_config() const noexcept { return m_throttle.config(); }
-  // Userdb-style lookup without a password (checkpassword AUTHORIZED=1): ok / rejected (unknown,
-  // disabled) / forbidden / tempfail.
-  AuthResult lookup(std::string_view username, std::string_view service);
+  // Userdb-style lookup without a password (checkpassword AUTHORIZED=1, delivery, doveadm):
+  // ok / rejected (unknown, disabled) / tempfail. Grants are not consulted: they decide logins,
+  // not existence.
+  AuthResult lookup(std::string_view username);
   // The store answers (readiness).
   bool ready();
   // Recomputes the accounts-per-status gauges by streaming the store.

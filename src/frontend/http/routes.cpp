@@ -195,8 +195,8 @@ Reply post_lookup(const Request& req, const Ctx& ctx) {
     count(*ctx, "lookup", 400);
     return answer(json_response(400, {{"ok", false}, {"error", "need a string field username (and a valid service)"}}));
   }
-  return Reply{{}, [ctx, user, service] {
-                 const auto r = ctx->service.lookup(user, service);
+  return Reply{{}, [ctx, user] {
+                 const auto r = ctx->service.lookup(user); // a "service" field is accepted, grants are not applied
                  const int status = r.status == core::AuthStatus::rejected ? 404 : status_of(r.status);
                  json out = {{"ok", r.status == core::AuthStatus::ok}};
                  if (r.status == core::AuthStatus::ok) {
