@@ -19,7 +19,6 @@ std::string printable(std::string_view s) {
   return s.size() > 128 ? out + "..." : out;
 }
 
-bool locked(std::string_view hash) { return hash.empty() || hash.starts_with('!') || hash == "*"; }
 
 } // namespace
 
@@ -148,7 +147,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     log(r, res, found.error().message.c_str());
     return res;
   }
-  if (!*found || !(*found)->enabled || locked((*found)->password_hash)) {
+  if (!*found || !(*found)->enabled || scheme::locked_marker((*found)->password_hash)) {
     return reject(r, *name, r.password, !*found ? "unknown user" : "disabled or locked", source, lane);
   }
   const store::Account& account = **found;

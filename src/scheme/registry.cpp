@@ -173,12 +173,16 @@ std::vector<const Scheme*> build_table() {
 
 } // namespace
 
+bool locked_marker(std::string_view stored) noexcept {
+  return stored.empty() || stored.starts_with('!') || stored == "*" || stored == "*0" || stored == "*1";
+}
+
 Result<Parsed> identify(std::string_view stored, const IdentifyOptions& options) {
   static const bool sodium_ready = sodium_init() >= 0;
   if (!sodium_ready) {
     return fail(ErrorKind::internal, "libsodium failed to initialise");
   }
-  if (stored.empty() || stored.starts_with('!') || stored == "*" || stored == "*0" || stored == "*1") {
+  if (locked_marker(stored)) {
     return fail(ErrorKind::invalid_hash, "no usable password (locked or empty)");
   }
   if (stored.find_first_of(std::string_view("\0\n\r", 3)) != std::string_view::npos) {

@@ -452,6 +452,15 @@ TEST_F(Core, PositiveCacheHitsAndFollowsHashChanges) {
   EXPECT_EQ(login("leo", "password", "imap", "198.51.100.2").status, AuthStatus::rejected);
 }
 
+TEST_F(Core, LockedMarkersAreLockedAccountsNotTemporaryFailures) {
+  int i = 0;
+  for (const char* marker : {"*", "*0", "*1", "!", "!$2y$04$abcdefghijklmnopqrstuu"}) {
+    const std::string name = "locked" + std::to_string(i++);
+    add(name, marker);
+    EXPECT_EQ(login(name, "anything", "imap", "192.0.2." + std::to_string(i)).status, AuthStatus::rejected) << marker;
+  }
+}
+
 TEST_F(Core, LookupForUserdb) {
   add("mia", k_md5, {"imap"});
   EXPECT_EQ(m_service->lookup("MIA").status, AuthStatus::ok);

@@ -36,6 +36,10 @@ const Scheme& argon2id_scheme();
 // Largest password any scheme accepts; longer ones are refused before hashing.
 inline constexpr std::size_t k_max_password_bytes = 1024;
 
+// A stored value that means "no password, account locked": empty, "!…" (shadow, usermod -L),
+// "*" and "*0"/"*1" (locked markers of several systems). A login against it is a rejection.
+bool locked_marker(std::string_view stored) noexcept;
+
 // Front-door check for every password: not longer than k_max_password_bytes, no NUL byte.
 Status check_password(SecretView password);
 
