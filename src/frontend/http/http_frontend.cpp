@@ -164,6 +164,7 @@ Status HttpFrontend::start(const std::vector<std::string>& addresses) {
       limits.trusted.push_back(*net);
     }
   }
+  const std::vector<Cidr> trusted = limits.trusted; // parsed once: the server's per-peer cap and the routes
   m_server = std::make_unique<detail::Server>(std::move(limits), m_metrics);
   for (const std::string& text : addresses) {
     auto address = parse_listen(text);
@@ -174,7 +175,7 @@ Status HttpFrontend::start(const std::vector<std::string>& addresses) {
     if (!fd) {
       return tl::unexpected(fd.error());
     }
-    auto ctx = detail::make_context(m_service, m_metrics, m_config, !address->unix_socket);
+    auto ctx = detail::make_context(m_service, m_metrics, m_config, !address->unix_socket, trusted);
     m_server->add_listener(*fd, address->unix_socket, describe(*address),
                            [ctx](detail::Request& req) { return detail::route(req, ctx); });
   }

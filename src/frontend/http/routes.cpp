@@ -296,23 +296,11 @@ Reply basic(Request& req, const Ctx& ctx, std::string service) {
   return start_attempt(std::move(a), ctx);
 }
 
-Reply not_found(const Request& req) {
-  Response r = text(404, "not found\n");
-  (void)req;
-  return answer(std::move(r));
-}
-
 } // namespace
 
 std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
-                                                 const config::Config& config, bool tcp) {
-  auto ctx = std::make_shared<RouteContext>(RouteContext{service, metrics, config, tcp});
-  for (const std::string& text : config.http.trusted_proxies) {
-    if (auto net = parse_cidr(text)) { // validated when the config was loaded
-      ctx->trusted.push_back(*net);
-    }
-  }
-  return ctx;
+                                                 const config::Config& config, bool tcp, std::vector<Cidr> trusted) {
+  return std::make_shared<RouteContext>(RouteContext{service, metrics, config, tcp, std::move(trusted)});
 }
 
 Reply route(Request& req, const Ctx& ctx) {
@@ -349,7 +337,7 @@ Reply route(Request& req, const Ctx& ctx) {
     r.set_content(ctx->metrics.render(), "text/plain; version=0.0.4");
     return answer(std::move(r));
   }
-  return not_found(req);
+  return answer(text(404, "not found\n"));
 }
 
 Result<AuthFields> parse_auth_json(const std::string& text) {

@@ -15,10 +15,10 @@ struct RouteContext {
   core::Metrics& metrics;
   const config::Config& config;
   bool tcp; // TCP listener: the bearer token (if configured) is required
-  std::vector<Cidr> trusted = {}; // [http] trusted_proxies (make_context parses them)
+  std::vector<Cidr> trusted = {}; // [http] trusted_proxies, parsed
 };
 std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
-                                                 const config::Config& config, bool tcp);
+                                                 const config::Config& config, bool tcp, std::vector<Cidr> trusted);
 
 Reply route(Request& request, const std::shared_ptr<const RouteContext>& ctx);
 
