@@ -10,7 +10,7 @@ APT=(apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600)
 
 BUILD_PKGS=(
   cmake g++ make pkg-config ca-certificates
-  libmariadb-dev libmariadb-dev-compat libcrypt-dev libsodium-dev libcpp-httplib-dev libboost-dev libssl-dev
+  libmariadb-dev libmariadb-dev-compat libcrypt-dev libsodium-dev libunistring-dev libcpp-httplib-dev libboost-dev libssl-dev
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
 )

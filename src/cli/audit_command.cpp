@@ -11,6 +11,7 @@
 
 #include "authd/cli/cli.hpp"
 #include "authd/policy/hash_policy.hpp"
+#include "authd/scheme/registry.hpp"
 #include "commands.hpp"
 #include "store_access.hpp"
 
@@ -26,7 +27,8 @@ struct AuditOptions {
 struct Totals {
   long long total = 0;
   std::map<std::string, long long> by_scheme;
-  std::map<std::string, long long> by_status = {{"current", 0}, {"weak", 0}, {"legacy", 0}, {"wrapped", 0}, {"invalid", 0}};
+  std::map<std::string, long long> by_status = {{"current", 0}, {"weak", 0},    {"legacy", 0},
+                                                {"wrapped", 0}, {"invalid", 0}, {"locked", 0}};
   bool enabled_legacy = false;
 };
 
@@ -53,19 +55,38 @@ std::string thousands(long long n) {
   return out;
 }
 
-void print_row(const AuditOptions& o, const store::Account& a, const policy::Classification& c, bool first) {
+// One account's line: scheme and status of its stored value; a locked marker (*, !…) is its own
+// status, "locked" (no password can log in; not a migration left to do).
+struct Row {
+  std::string scheme;
+  std::string status;
+  bool current = false;
+  bool legacy = false; // legacy or wrapped
+};
+
+Row classify(const policy::HashPolicy& policy, const store::Account& a) {
+  if (scheme::locked_marker(a.password_hash)) {
+    return {"locked", "locked", false, false};
+  }
+  const auto c = policy.classify(a.password_hash);
+  return {c.scheme, policy::to_string(c.status), c.status == policy::HashStatus::current,
+          c.status == policy::HashStatus::legacy || c.status == policy::HashStatus::wrapped};
+}
+
+void print_row(const AuditOptions& o, const store::Account& a, const Row& c, bool first) {
   const std::string last = a.last_login_at ? iso_time(*a.last_login_at) : "";
   if (o.format == "json") {
-    nlohmann::json row = {{"username", a.username}, {"scheme", c.scheme}, {"status", policy::to_string(c.status)},
+    nlohmann::json row = {{"username", a.username}, {"scheme", c.scheme}, {"status", c.status},
                           {"enabled", a.enabled}, {"last_login_at", a.last_login_at ? nlohmann::json(last) : nlohmann::json(nullptr)},
-                          {"password_changed_at", iso_time(a.password_changed_at)}};
+                          {"password_changed_at", iso_time(a.password_changed_at)},
+                          {"all_services", a.all_services}, {"services", a.services}};
     std::cout << (first ? "\n    " : ",\n    ") << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else if (o.format == "csv") {
-    std::cout << csv_field(a.username) << "," << c.scheme << "," << policy::to_string(c.status) << ","
+    std::cout << csv_field(a.username) << "," << c.scheme << "," << c.status << ","
               << (a.enabled ? "true" : "false") << "," << last << "," << iso_time(a.password_changed_at) << "\n";
   } else {
     std::cout << std::left << std::setw(28) << a.username << " " << std::setw(18) << c.scheme << " " << std::setw(8)
-              << policy::to_string(c.status) << " " << std::setw(8) << (a.enabled ? "yes" : "no") << " "
+              << c.status << " " << std::setw(8) << (a.enabled ? "yes" : "no") << " "
               << (last.empty() ? "never" : last) << "\n";
   }
 }
@@ -81,8 +102,10 @@ void print_totals(const AuditOptions& o, const Totals& t, bool printed) {
     std::cout << "\n" << thousands(t.total) << (t.total == 1 ? " account: " : " accounts: ") << thousands(done) << " current, "
               << thousands(t.by_status.at("weak")) << " weak, " << thousands(t.by_status.at("legacy")) << " legacy, "
               << thousands(t.by_status.at("wrapped")) << " wrapped";
-    if (t.by_status.at("invalid") > 0) {
-      std::cout << ", " << thousands(t.by_status.at("invalid")) << " invalid";
+    for (const char* other : {"invalid", "locked"}) {
+      if (t.by_status.at(other) > 0) {
+        std::cout << ", " << thousands(t.by_status.at(other)) << " " << other;
+      }
     }
     std::cout << " — " << pct << " % migrated\nby scheme:";
     for (const auto& [scheme, n] : t.by_scheme) {
@@ -109,13 +132,12 @@ int audit(Context& ctx, const AuditOptions& o) {
               << "STATUS" << " " << std::setw(8) << "ENABLED" << " LAST LOGIN\n";
   }
   auto ok = store->for_each([&](const store::Account& a) {
-    const auto c = policy.classify(a.password_hash);
+    const Row c = classify(policy, a);
     ++t.total;
     ++t.by_scheme[c.scheme];
-    ++t.by_status[policy::to_string(c.status)];
-    const bool legacy = c.status == policy::HashStatus::legacy || c.status == policy::HashStatus::wrapped;
-    t.enabled_legacy = t.enabled_legacy || (legacy && a.enabled);
-    if (o.all || c.status != policy::HashStatus::current) {
+    ++t.by_status[c.status];
+    t.enabled_legacy = t.enabled_legacy || (c.legacy && a.enabled);
+    if (o.all || !c.current) {
       print_row(o, a, c, first);
       first = false;
     }

@@ -5,6 +5,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <unordered_map>
+
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 
@@ -41,15 +44,25 @@ int rank(policy::HashStatus s) {
   return 0;
 }
 
-// Validates one parsed line into a record; false (with the reason printed) when rejected.
-bool accept(const ImportLine& l, long long lineno, const policy::HashPolicy& policy, store::ImportRecord& rec) {
+// Validates one parsed line into a record; false (with the reason printed) when rejected. A name
+// met before (in its canonical form) is an error on its second line: which hash was meant?
+bool accept(const ImportLine& l, long long lineno, const policy::HashPolicy& policy, store::ImportRecord& rec,
+            std::unordered_map<std::string, long long>& seen) {
   std::string why = l.error;
   const auto name = store::normalize_username(l.username);
+  const auto new_name = name ? store::check_new_username(*name) : Status{};
   const auto c = policy.classify(l.hash);
   if (why.empty() && !name) {
     why = name.error().message;
+  } else if (why.empty() && !new_name) {
+    why = new_name.error().message;
   } else if (why.empty() && c.status == policy::HashStatus::invalid) {
     why = "unrecognised hash (" + c.error + ")";
+  } else if (why.empty()) {
+    const auto [at, first] = seen.try_emplace(*name, lineno);
+    if (!first) {
+      why = "'" + *name + "' again (first on line " + std::to_string(at->second) + "; that line is kept)";
+    }
   }
   if (!why.empty()) {
     std::cerr << "line " << lineno << ": rejected: " << why << "\n";
@@ -83,11 +96,12 @@ int run_import(Context& ctx, const ImportOptions& o, const Source& source) {
   }
   const policy::HashPolicy policy(ctx.config()->policy);
   Counts n;
+  std::unordered_map<std::string, long long> seen; // canonical name -> its line
   auto next = [&](store::ImportRecord& rec) {
     ImportLine line;
     long long at = 0;
     while (source(line, at)) {
-      if (accept(line, at, policy, rec)) {
+      if (accept(line, at, policy, rec, seen)) {
         return true;
       }
       ++n.rejected;
@@ -122,13 +136,27 @@ int import_file(Context& ctx, const ImportOptions& o) {
                                                      : ImportFormat::passwd_file;
   std::ifstream file;
   if (o.file != "-") {
+    struct stat st {};
+    if (::stat(o.file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return report(o.file + " is a directory, not a file to import");
+    }
     file.open(o.file);
     if (!file) {
       return report("cannot read " + o.file);
     }
   }
   std::istream& in = o.file == "-" ? std::cin : file;
-  return run_import(ctx, o, file_source(in, format));
+  bool read_failed = false;
+  const Source lines = file_source(in, format);
+  const int code = run_import(ctx, o, [&](ImportLine& out, long long& at) {
+    const bool more = lines(out, at);
+    read_failed = read_failed || in.bad();
+    return more && !read_failed;
+  });
+  if (read_failed) { // a disk error mid-file (rare: a directory or an unreadable file fails above)
+    return report("reading " + o.file + " failed: the import stopped there; the lines before it were taken");
+  }
+  return code;
 }
 
 // --sql: first column the user name, every further column a candidate hash; the strongest

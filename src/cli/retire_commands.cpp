@@ -1,7 +1,8 @@
 // authctl wrap-legacy [--dry-run]: protect dormant legacy hashes now, without a login — each one
 //   is replaced by a bcrypt hash over the legacy hash's own output (src/scheme/wrapped.cpp); the
 //   next login verifies through the wrapper and rewrites a plain $2y$. {PLAIN} values are hashed
-//   directly. Writes are compare-and-swap: a login or admin change racing it always wins.
+//   directly by the policy (bcrypt, or argon2id beyond bcrypt's 72 bytes: never truncated).
+//   Writes are compare-and-swap: a login or admin change racing it always wins.
 // authctl lock-legacy --not-logged-in-since YYYY-MM-DD [--dry-run]: disable accounts still
 //   legacy or wrapped that have not logged in since DATE, so a password reset can finish the job.
 #include <ctime>
@@ -34,7 +35,7 @@ struct Candidate {
   std::string scheme;
 };
 
-// The replacement for one legacy value: a wrapper, or for {PLAIN} a real bcrypt hash.
+// The replacement for one legacy value: a wrapper, or for {PLAIN} a real hash of the policy.
 Result<std::string> replacement(const Candidate& c, const policy::HashPolicy& policy) {
   auto parsed = scheme::identify(c.hash, policy.config().identify);
   if (!parsed) {
@@ -51,7 +52,7 @@ Result<std::string> replacement(const Candidate& c, const policy::HashPolicy& po
   if (raw) {
     wipe(raw->data(), raw->size());
   }
-  return scheme::bcrypt_hash(pw, policy.config().bcrypt_cost);
+  return policy.hash(pw);
 }
 
 int wrap_legacy(Context& ctx, const RetireOptions& o) {
@@ -79,7 +80,7 @@ int wrap_legacy(Context& ctx, const RetireOptions& o) {
         ++failed;
         continue;
       }
-      const std::string to = c.scheme == "plain" ? "bcrypt" : "wrap_" + c.scheme;
+      const std::string to = c.scheme == "plain" ? policy.classify(*fresh).scheme : "wrap_" + c.scheme;
       auto won = store->swap_hash(c.id, c.hash, *fresh, {0, c.username, "wrap", "authctl", c.scheme, to, ""});
       ++(!won ? failed : *won ? wrapped : lost);
     }

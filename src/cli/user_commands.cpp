@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "authd/cli/cli.hpp"
 #include "authd/policy/hash_policy.hpp"
@@ -23,6 +24,7 @@ struct UserOptions {
   std::int64_t uid = -1;
   std::int64_t gid = -1;
   bool disabled = false;
+  std::string format = "table";
 };
 
 store::Event event(const std::string& kind, std::string from = "", std::string to = "") {
@@ -37,7 +39,7 @@ int answer(const Status& s) {
   return s.error().kind == ErrorKind::not_found || s.error().kind == ErrorKind::conflict ? k_exit_no : k_exit_usage;
 }
 
-// A new target-scheme hash of a password read from stdin, refusing what bcrypt would mangle.
+// A new hash of a password read from stdin (the policy's: argon2id beyond bcrypt's 72 bytes).
 Result<std::string> hash_from_stdin(const policy::HashPolicy& policy) {
   auto password = read_password("New password: ");
   if (!password) {
@@ -45,9 +47,6 @@ Result<std::string> hash_from_stdin(const policy::HashPolicy& policy) {
   }
   if (password->empty()) {
     return fail(ErrorKind::invalid_input, "refusing an empty password");
-  }
-  if (policy.config().target == policy::Target::bcrypt && password->size() > scheme::k_bcrypt_max_password) {
-    return fail(ErrorKind::invalid_input, "bcrypt uses only the first 72 bytes of a password");
   }
   return policy.hash(*password);
 }
@@ -93,6 +92,9 @@ int passwd(Context& ctx, const UserOptions& o) {
     return k_exit_usage;
   }
   const policy::HashPolicy policy(ctx.config()->policy);
+  if (auto canon = store::normalize_username(o.name); !canon) {
+    return report(canon.error()); // not a name any account can have: a usage error, not "no such user"
+  }
   auto found = store->find(o.name);
   if (!found || !*found) {
     return answer(found ? fail(ErrorKind::not_found, "no such user '" + o.name + "'") : Status(tl::unexpected(found.error())));
@@ -105,10 +107,37 @@ int passwd(Context& ctx, const UserOptions& o) {
   return answer(store->set_hash(o.name, *h, event("password_change", from, policy::to_string(policy.config().target))));
 }
 
+// "all" (every service), "none" (no service: the last grant was revoked) or the granted list.
+std::string services_text(const store::Account& a) {
+  if (a.all_services) {
+    return "all";
+  }
+  std::string out;
+  for (const std::string& s : a.services) {
+    out += (out.empty() ? "" : ",") + s;
+  }
+  return out.empty() ? "none" : out;
+}
+
+nlohmann::json account_json(const store::Account& a, const policy::Classification& c) {
+  const auto time_or_null = [](const std::optional<std::int64_t>& t) { return t ? nlohmann::json(iso_time(*t)) : nlohmann::json(nullptr); };
+  return {{"username", a.username}, {"enabled", a.enabled}, {"scheme", c.scheme}, {"status", policy::to_string(c.status)},
+          {"all_services", a.all_services}, {"services", a.services}, {"created_at", iso_time(a.created_at)},
+          {"password_changed_at", iso_time(a.password_changed_at)}, {"last_login_at", time_or_null(a.last_login_at)},
+          {"last_login_service", a.last_login_service}, {"home", a.home ? nlohmann::json(*a.home) : nlohmann::json(nullptr)},
+          {"uid", a.uid ? nlohmann::json(*a.uid) : nlohmann::json(nullptr)},
+          {"gid", a.gid ? nlohmann::json(*a.gid) : nlohmann::json(nullptr)}};
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 int show(Context& ctx, const UserOptions& o) {
   auto store = open_store(ctx, Access::read);
   if (!store) {
     return k_exit_usage;
+  }
+  if (auto canon = store::normalize_username(o.name); !canon) {
+    return report(canon.error()); // not a name any account can have: a usage error, not "no such user"
   }
   auto found = store->find(o.name);
   if (!found || !*found) {
@@ -116,14 +145,17 @@ int show(Context& ctx, const UserOptions& o) {
   }
   const store::Account& a = **found;
   const auto c = policy::HashPolicy(ctx.config()->policy).classify(a.password_hash);
+  if (o.format == "json") {
+    std::cout << dump(account_json(a, c)) << "\n";
+    return k_exit_ok;
+  }
+  const std::string services = services_text(a);
   std::cout << "username:         " << a.username << "\n"
             << "enabled:          " << (a.enabled ? "yes" : "no") << "\n"
             << "scheme:           " << c.scheme << " (" << policy::to_string(c.status) << ")\n"
-            << "services:         " << (a.services.empty() ? "(all)" : "") ;
-  for (std::size_t i = 0; i < a.services.size(); ++i) {
-    std::cout << (i > 0 ? ", " : "") << a.services[i];
-  }
-  std::cout << "\ncreated:          " << iso_time(a.created_at) << "\n"
+            << "services:         "
+            << (services == "all" ? "all (every service)" : services == "none" ? "none (no service: every login refused)" : services)
+            << "\ncreated:          " << iso_time(a.created_at) << "\n"
             << "password changed: " << iso_time(a.password_changed_at) << "\n"
             << "last login:       " << (a.last_login_at ? iso_time(*a.last_login_at) + " (" + a.last_login_service + ")" : "never") << "\n";
   if (a.home || a.uid || a.gid) {
@@ -133,19 +165,47 @@ int show(Context& ctx, const UserOptions& o) {
   return k_exit_ok;
 }
 
-int list(Context& ctx) {
+// Table: NAME TAB enabled|disabled TAB SCHEME TAB STATUS TAB SERVICES (all, none or a,b).
+// JSON: one array, streamed (bounded memory), of the objects `user show --format json` prints.
+int list(Context& ctx, const UserOptions& o) {
   auto store = open_store(ctx, Access::read);
   if (!store) {
     return k_exit_usage;
   }
   const policy::HashPolicy policy(ctx.config()->policy);
+  const bool json = o.format == "json";
+  bool first = true;
+  std::cout << (json ? "[" : "");
   auto ok = store->for_each([&](const store::Account& a) {
     const auto c = policy.classify(a.password_hash);
-    std::cout << a.username << "\t" << (a.enabled ? "enabled" : "disabled") << "\t" << c.scheme << "\t"
-              << policy::to_string(c.status) << "\n";
+    if (json) {
+      std::cout << (first ? "\n  " : ",\n  ") << dump(account_json(a, c));
+    } else {
+      std::cout << a.username << "\t" << (a.enabled ? "enabled" : "disabled") << "\t" << c.scheme << "\t"
+                << policy::to_string(c.status) << "\t" << services_text(a) << "\n";
+    }
+    first = false;
     return true;
   });
+  std::cout << (json ? (first ? "]\n" : "\n]\n") : "");
   return ok ? k_exit_ok : report(ok.error());
+}
+
+// After a revoke: say what the account may still use (the last grant closes it).
+int revoked(Context& ctx, const UserOptions& o) {
+  auto store = open_store(ctx, Access::write);
+  if (!store) {
+    return k_exit_usage;
+  }
+  if (auto ok = store->revoke(o.name, o.service, event("revoke", o.service, "")); !ok) {
+    return answer(ok);
+  }
+  auto now = store->find(o.name);
+  if (now && *now) {
+    const std::string left = services_text(**now);
+    std::cout << (**now).username << ": " << (left == "none" ? "no service left — every login is refused" : "services " + left) << "\n";
+  }
+  return k_exit_ok;
 }
 
 using Change = Status (*)(store::CredentialStore&, const UserOptions&);
@@ -168,15 +228,20 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   };
   CLI::App* add_cmd = named("add", "Add an account (password from stdin unless --hash)");
   add_cmd->add_option("--hash", o->hash, "an existing hash of any recognised scheme");
-  add_cmd->add_option("--service", o->services, "grant a service (repeatable; none = every service)");
+  add_cmd->add_option("--service", o->services, "grant a service (repeatable; none or 'all' = every service)");
   add_cmd->add_option("--home", o->home, "home directory for Dovecot's userdb");
   add_cmd->add_option("--uid", o->uid, "uid for Dovecot's userdb")->check(CLI::Range(0, 2147483647));
   add_cmd->add_option("--gid", o->gid, "gid for Dovecot's userdb")->check(CLI::Range(0, 2147483647));
   add_cmd->add_flag("--disabled", o->disabled, "create it disabled");
   add_cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return add(ctx, *o); }; });
   named("passwd", "Set a new password (from stdin)")->callback([&ctx, o] { ctx.action = [&ctx, o] { return passwd(ctx, *o); }; });
-  named("show", "Show an account (never its hash)")->callback([&ctx, o] { ctx.action = [&ctx, o] { return show(ctx, *o); }; });
-  user->add_subcommand("list", "List accounts with scheme and status")->callback([&ctx] { ctx.action = [&ctx] { return list(ctx); }; });
+  const auto formats = CLI::IsMember({"table", "json"});
+  CLI::App* show_cmd = named("show", "Show an account (never its hash)");
+  show_cmd->add_option("--format", o->format, "table (default) or json")->check(formats);
+  show_cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return show(ctx, *o); }; });
+  CLI::App* list_cmd = user->add_subcommand("list", "List accounts with scheme, status and services");
+  list_cmd->add_option("--format", o->format, "table (default) or json")->check(formats);
+  list_cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return list(ctx, *o); }; });
   named("disable", "Disable an account")->callback([&ctx, o] {
     ctx.action = [&ctx, o] { return change(ctx, *o, [](store::CredentialStore& s, const UserOptions& u) { return s.set_enabled(u.name, false, event("disable")); }); };
   });
@@ -186,16 +251,14 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   named("delete", "Delete an account")->callback([&ctx, o] {
     ctx.action = [&ctx, o] { return change(ctx, *o, [](store::CredentialStore& s, const UserOptions& u) { return s.remove(u.name, event("delete")); }); };
   });
-  CLI::App* grant = named("grant", "Allow a service");
+  CLI::App* grant = named("grant", "Allow a service (the first grant replaces every service; 'all' = every service)");
   grant->add_option("SERVICE", o->service)->required();
   grant->callback([&ctx, o] {
     ctx.action = [&ctx, o] { return change(ctx, *o, [](store::CredentialStore& s, const UserOptions& u) { return s.grant(u.name, u.service, event("grant", "", u.service)); }); };
   });
-  CLI::App* revoke = named("revoke", "Withdraw a service");
+  CLI::App* revoke = named("revoke", "Withdraw a service (the last one leaves no service; 'all' = none at once)");
   revoke->add_option("SERVICE", o->service)->required();
-  revoke->callback([&ctx, o] {
-    ctx.action = [&ctx, o] { return change(ctx, *o, [](store::CredentialStore& s, const UserOptions& u) { return s.revoke(u.name, u.service, event("revoke", u.service, "")); }); };
-  });
+  revoke->callback([&ctx, o] { ctx.action = [&ctx, o] { return revoked(ctx, *o); }; });
 }
 
 } // namespace authd::cli

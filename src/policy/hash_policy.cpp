@@ -90,7 +90,9 @@ Result<std::string> HashPolicy::hash(SecretView password) const {
   if (auto ok = scheme::check_password(password); !ok) {
     return tl::unexpected(ok.error());
   }
-  if (m_config.target == Target::argon2id) {
+  // bcrypt reads only the first 72 bytes: a longer password in bcrypt would let in every password
+  // that shares them. Such a password gets argon2id (no limit; current under either target).
+  if (m_config.target == Target::argon2id || password.size() > k_bcrypt_max_bytes) {
     return scheme::argon2id_hash(password, m_config.argon2);
   }
   return scheme::bcrypt_hash(password, m_config.bcrypt_cost);
@@ -118,17 +120,14 @@ Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::st
     // Legacy and weak values verify faster than the target: a mismatch is padded *up to* the
     // cost of a target verify (what an unknown user's dummy verify costs), so response time does
     // not tell a legacy or below-target account from an unknown or current one.
-    const bool cheap = outcome.status == HashStatus::legacy || outcome.status == HashStatus::weak ||
-                       outcome.status == HashStatus::wrapped;
-    if (pad_timing && cheap) {
+    // A current value of the other family (argon2id under a bcrypt target: long passwords) is
+    // padded as well; a target-family one costs a target verify already (padding adds nothing).
+    if (pad_timing) {
       pad_to_target(password, std::chrono::steady_clock::now() - started);
     }
     return outcome;
   }
-  // bcrypt reads only the first 72 bytes: rehashing a longer password would accept every
-  // password that shares them. Such a password keeps its legacy hash (argon2id has no limit).
-  const bool bcrypt_would_truncate = m_config.target == Target::bcrypt && password.size() > k_bcrypt_max_bytes;
-  if (outcome.status != HashStatus::current && !bcrypt_would_truncate) {
+  if (outcome.status != HashStatus::current) {
     // A hash that cannot be made (a library limit) leaves the stored value as it is: the login
     // itself never fails because of the upgrade.
     if (auto fresh = hash(password)) {

@@ -89,8 +89,8 @@ Status SqlStore::import(const std::function<bool(ImportRecord&)>& next, bool upd
       ImportRecord rec;
       while (batch.size() < k_batch && (more = next(rec))) {
         auto name = normalize_username(rec.account.username);
-        if (!name) {
-          return tl::unexpected(name.error()); // callers validate first; a bad name here is a bug
+        if (auto ok = name ? check_new_username(*name) : Status(tl::unexpected(name.error())); !ok) {
+          return tl::unexpected(ok.error()); // callers validate first; a bad name here is a bug
         }
         rec.account.username = *name;
         batch.push_back(std::move(rec));

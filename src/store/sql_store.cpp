@@ -1,5 +1,6 @@
 // The credential store over any SqlConnection (SQLite or MariaDB): every statement prepared,
 // every write that spans rows in one transaction, the upgrade write a compare-and-swap.
+#include "grant_rules.hpp"
 #include "sql_store.hpp"
 
 namespace authd::store::detail {
@@ -121,7 +122,7 @@ Result<std::optional<Account>> SqlStore::find(std::string_view username) {
   if (auto ok = (*conn)->query(sql, {std::string_view(*name)}, [&](const Row& r) { found = account_from(r); }); !ok) {
     return tl::unexpected(ok.error());
   }
-  if (found) {
+  if (found && !found->all_services) {
     auto ok = (*conn)->query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {found->id},
                              [&](const Row& r) { found->services.push_back(r[0].value_or("")); });
     if (!ok) {
@@ -147,24 +148,26 @@ Result<std::int64_t> SqlStore::create(const NewAccount& account, const Event& ev
   if (!name) {
     return tl::unexpected(name.error());
   }
-  for (const std::string& s : account.services) {
-    if (auto ok = check_service(s); !ok) {
-      return tl::unexpected(ok.error());
-    }
+  if (auto ok = check_new_username(*name); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  auto grants = new_account_grants(account.services);
+  if (!grants) {
+    return tl::unexpected(grants.error());
   }
   const std::int64_t now = now_seconds();
   return transaction([&](SqlConnection& c) -> Result<std::int64_t> {
     auto ins = c.exec("INSERT INTO accounts (username, password_hash, enabled, home, uid, gid, created_at, "
-                      "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      "password_changed_at, all_services) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       {std::string_view(*name), std::string_view(account.password_hash),
                        std::int64_t{account.enabled ? 1 : 0}, opt(account.home), opt(account.uid),
-                       opt(account.gid), now, now});
+                       opt(account.gid), now, now, std::int64_t{grants->empty() ? 1 : 0}});
     if (!ins) {
       return ins.error().kind == ErrorKind::conflict ? fail(ErrorKind::conflict, "user '" + *name + "' exists")
                                                      : tl::unexpected(ins.error());
     }
     const std::int64_t id = c.last_insert_id();
-    for (const std::string& s : std::set<std::string>(account.services.begin(), account.services.end())) {
+    for (const std::string& s : *grants) {
       if (auto ok = c.exec("INSERT INTO grants (account_id, service) VALUES (?, ?)", {id, std::string_view(s)}); !ok) {
         return tl::unexpected(ok.error());
       }
@@ -179,8 +182,8 @@ Result<std::int64_t> SqlStore::create(const NewAccount& account, const Event& ev
 Result<bool> SqlStore::swap_hash(std::int64_t id, std::string_view expected, std::string_view fresh,
                                  const Event& event) {
   auto won = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
-    auto n = c.exec("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ? AND password_hash = ?",
-                    {fresh, now_seconds(), id, expected});
+    // The password is the same one: password_changed_at stays (the event records the rehash).
+    auto n = c.exec("UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?", {fresh, id, expected});
     if (!n || *n == 0) {
       return n;
     }
@@ -236,49 +239,61 @@ Status SqlStore::remove(std::string_view username, const Event& event) {
 }
 
 Status SqlStore::grant(std::string_view username, std::string_view service, const Event& event) {
-  if (auto ok = check_service(service); !ok) {
-    return ok;
-  }
-  auto found = find(username);
-  if (!found) {
-    return tl::unexpected(found.error());
-  }
-  if (!*found) {
-    return fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'");
-  }
-  const std::string sql = std::string(m_dialect.insert_ignore) + " INTO grants (account_id, service) VALUES (?, ?)";
-  auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
-    auto ins = c.exec(sql, {(*found)->id, service});
-    if (ins && *ins > 0) {
-      if (auto ok = write_event(c, event, (*found)->username); !ok) {
-        return tl::unexpected(ok.error());
-      }
-    }
-    return ins;
-  });
-  return n ? Status{} : tl::unexpected(n.error());
+  return change_grants(username, service, event, true);
 }
 
 Status SqlStore::revoke(std::string_view username, std::string_view service, const Event& event) {
+  return change_grants(username, service, event, false);
+}
+
+// Reads the account's grant state inside the transaction, applies the rules (grant_rules.hpp)
+// and writes the new state when it changed: all_services, then the grants rows.
+Status SqlStore::change_grants(std::string_view username, std::string_view service, const Event& event, bool give) {
   auto name = normalize_username(username);
   if (!name) {
     return tl::unexpected(name.error());
   }
   auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
-    auto del = c.exec("DELETE FROM grants WHERE service = ? AND account_id = (SELECT id FROM accounts WHERE username = ?)",
-                      {service, std::string_view(*name)});
-    if (del && *del > 0) {
-      if (auto ok = write_event(c, event, *name); !ok) {
-        return tl::unexpected(ok.error());
+    std::optional<std::int64_t> id;
+    GrantState state;
+    auto ok = c.query("SELECT id, all_services FROM accounts WHERE username = ?", {std::string_view(*name)}, [&](const Row& r) {
+      id = to_int(r[0]);
+      state.all_services = to_int(r[1]) != 0;
+    });
+    if (ok && id) {
+      ok = c.query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {*id},
+                   [&](const Row& r) { state.services.push_back(r[0].value_or("")); });
+    }
+    if (!ok) {
+      return tl::unexpected(ok.error());
+    }
+    if (!id) {
+      return fail(ErrorKind::not_found, "no such user '" + *name + "'");
+    }
+    if (state.all_services) {
+      state.services.clear(); // rows left by an older build are not grants of an every-service account
+    }
+    auto changed = change_grant_state(state, *name, service, give);
+    if (!changed || !*changed) {
+      return changed ? Result<std::int64_t>(0) : tl::unexpected(changed.error());
+    }
+    std::vector<std::pair<std::string_view, std::vector<SqlValue>>> writes = {
+        {"UPDATE accounts SET all_services = ? WHERE id = ?", {std::int64_t{state.all_services ? 1 : 0}, *id}},
+        {"DELETE FROM grants WHERE account_id = ?", {*id}}};
+    for (const std::string& s : state.services) {
+      writes.push_back({"INSERT INTO grants (account_id, service) VALUES (?, ?)", {*id, std::string_view(s)}});
+    }
+    for (const auto& [sql, params] : writes) {
+      if (auto w = c.exec(sql, params); !w) {
+        return w;
       }
     }
-    return del;
+    if (auto ev = write_event(c, event, *name); !ev) {
+      return tl::unexpected(ev.error());
+    }
+    return 1;
   });
-  if (!n) {
-    return tl::unexpected(n.error());
-  }
-  return *n == 0 ? fail(ErrorKind::not_found, "'" + *name + "' has no grant for '" + std::string(service) + "'")
-                 : Status{};
+  return n ? Status{} : tl::unexpected(n.error());
 }
 
 Status SqlStore::record_login(std::int64_t id, std::string_view service, std::int64_t at) {
@@ -322,6 +337,22 @@ Result<bool> SqlStore::familiar(std::int64_t id, std::string_view source, std::i
   return found;
 }
 
+Status SqlStore::load_grants(SqlConnection& c, std::vector<Account>& page) {
+  if (page.empty()) {
+    return {};
+  }
+  std::map<std::int64_t, Account*> by_id;
+  for (Account& a : page) {
+    by_id[a.id] = &a;
+  }
+  return c.query("SELECT account_id, service FROM grants WHERE account_id >= ? AND account_id <= ? ORDER BY account_id, service",
+                 {page.front().id, page.back().id}, [&](const Row& r) {
+                   if (auto it = by_id.find(to_int(r[0])); it != by_id.end() && !it->second->all_services) {
+                     it->second->services.push_back(r[1].value_or(""));
+                   }
+                 });
+}
+
 Status SqlStore::for_each(const std::function<bool(const Account&)>& visit) {
   const std::string sql = "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE id > ? ORDER BY id LIMIT " +
                           std::to_string(k_page);
@@ -334,6 +365,9 @@ Status SqlStore::for_each(const std::function<bool(const Account&)>& visit) {
         return tl::unexpected(conn.error());
       }
       auto ok = (*conn)->query(sql, {after}, [&](const Row& r) { page.push_back(account_from(r)); });
+      if (ok) {
+        ok = load_grants(**conn, page);
+      }
       if (!ok) {
         return ok;
       }

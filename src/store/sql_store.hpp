@@ -1,6 +1,7 @@
 #pragma once
 // Private to the store module: the SQL credential store's class, shared by sql_store.cpp (the
 // account operations) and sql_import.cpp (bulk import).
+#include <map>
 #include <set>
 
 #include "authd/store/credential_store.hpp"
@@ -10,7 +11,7 @@ namespace authd::store::detail {
 
 inline constexpr std::string_view k_account_columns =
     "id, username, password_hash, enabled, home, uid, gid, created_at, password_changed_at, "
-    "last_login_at, last_login_service";
+    "last_login_at, last_login_service, all_services";
 inline constexpr std::size_t k_page = 1000;
 
 inline std::int64_t to_int(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
@@ -34,6 +35,7 @@ inline Account account_from(const Row& r) {
     a.last_login_at = to_int(r[9]);
   }
   a.last_login_service = r[10].value_or("");
+  a.all_services = to_int(r[11]) != 0;
   return a;
 }
 
@@ -76,6 +78,10 @@ private:
   // UPDATE/DELETE by username plus its event; ErrorKind::not_found when no row matched.
   Status change_user(std::string_view username, std::string_view sql, std::vector<SqlValue> params,
                      const Event& event);
+  // grant/revoke: the rules of grant_rules.hpp in one transaction with the event.
+  Status change_grants(std::string_view username, std::string_view service, const Event& event, bool give);
+  // Fills `services` of the page's accounts (ids ascending) from one query.
+  Status load_grants(SqlConnection& c, std::vector<Account>& page);
   Result<std::int64_t> import_batch(SqlConnection& c, std::vector<ImportRecord>& batch, bool update,
                                     const std::string& actor, std::int64_t now,
                                     const std::function<void(const ImportRecord&, ImportOutcome)>& done);

@@ -1,10 +1,17 @@
 // Store entry points shared by every driver: URL parsing, name rules, the factory.
 #include <chrono>
 #include <charconv>
+#include <cstdlib>
+#include <algorithm>
+#include <set>
 
 #include "authd/store/credential_store.hpp"
 #include "authd/util/encoding.hpp"
+#include "grant_rules.hpp"
 #include "sql.hpp"
+
+#include <uninorm.h>
+#include <unistr.h>
 
 namespace authd::store {
 namespace {
@@ -97,17 +104,67 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// Characters that make a name look like another one, or that no front end carries: C0 and C1
+// controls, DEL, and the invisible format characters (zero-width, bidi controls, BOM).
+bool forbidden_in_name(ucs4_t c) {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+         (c >= 0x2060 && c <= 0x2064) || c == 0xfeff;
+}
+
+// Unicode White_Space (the controls among it are forbidden anyway).
+bool white_space(ucs4_t c) {
+  return c == 0x20 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+} // namespace
+
 Result<std::string> normalize_username(std::string_view username) {
   if (username.empty() || username.size() > 255) {
     return fail(ErrorKind::invalid_input, "username must be 1 to 255 bytes");
   }
-  for (char c : username) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      return fail(ErrorKind::invalid_input, "username contains a control character");
-    }
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(username.data());
+  if (u8_check(bytes, username.size()) != nullptr) {
+    return fail(ErrorKind::invalid_input, "username is not valid UTF-8");
   }
-  return ascii_lower(username);
+  bool ascii = true;
+  ucs4_t first = 0, last = 0;
+  for (std::size_t i = 0; i < username.size();) {
+    ucs4_t c = 0;
+    i += static_cast<std::size_t>(u8_mbtouc(&c, bytes + i, username.size() - i));
+    if (forbidden_in_name(c)) {
+      return fail(ErrorKind::invalid_input, "username contains a control or invisible character");
+    }
+    first = first == 0 ? c : first; // never 0: NUL is forbidden
+    last = c;
+    ascii = ascii && c < 0x80;
+  }
+  if (white_space(first) || white_space(last)) {
+    return fail(ErrorKind::invalid_input, "username begins or ends with white space");
+  }
+  if (ascii) {
+    return ascii_lower(username); // ASCII is NFC already: the login path costs no normalisation
+  }
+  std::size_t length = 0;
+  std::uint8_t* nfc = u8_normalize(UNINORM_NFC, bytes, username.size(), nullptr, &length);
+  if (nfc == nullptr) {
+    return fail(ErrorKind::internal, "cannot normalise the username");
+  }
+  std::string out(reinterpret_cast<const char*>(nfc), length);
+  std::free(nfc);
+  if (out.size() > 255) {
+    return fail(ErrorKind::invalid_input, "username must be 1 to 255 bytes");
+  }
+  return ascii_lower(out);
+}
+
+Status check_new_username(std::string_view canonical) {
+  if (canonical.find(':') != std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "username contains ':', which HTTP Basic cannot carry");
+  }
+  return {};
 }
 
 Status check_service(std::string_view service) {
@@ -119,8 +176,22 @@ Status check_service(std::string_view service) {
   return {};
 }
 
+Result<std::vector<std::string>> new_account_grants(const std::vector<std::string>& services) {
+  std::set<std::string> out;
+  for (const std::string& s : services) {
+    if (s == k_all_services) {
+      return std::vector<std::string>{};
+    }
+    if (auto ok = check_service(s); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    out.insert(s);
+  }
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
 bool allowed(const Account& account, std::string_view service) {
-  if (account.services.empty()) {
+  if (account.all_services) {
     return true;
   }
   for (const std::string& s : account.services) {
@@ -177,6 +248,34 @@ Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
 }
 
 namespace detail {
+
+Result<bool> change_grant_state(GrantState& state, std::string_view name, std::string_view service, bool give) {
+  const bool all = service == k_all_services;
+  if (auto ok = all ? Status{} : check_service(service); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  const GrantState before = state;
+  const auto has = std::find(state.services.begin(), state.services.end(), service);
+  if (all) {
+    state = {give, {}};
+  } else if (give) {
+    if (state.all_services) {
+      state = {false, {}};
+    }
+    if (std::find(state.services.begin(), state.services.end(), service) == state.services.end()) {
+      state.services.emplace_back(service);
+      std::sort(state.services.begin(), state.services.end());
+    }
+  } else if (state.all_services) {
+    return fail(ErrorKind::invalid_input, "'" + std::string(name) + "' may use every service: grant the services it keeps "
+                                          "(the first grant replaces 'every service'), or revoke 'all' for none");
+  } else if (has == state.services.end()) {
+    return fail(ErrorKind::not_found, "'" + std::string(name) + "' has no grant for '" + std::string(service) + "'");
+  } else {
+    state.services.erase(has);
+  }
+  return state.all_services != before.all_services || state.services != before.services;
+}
 
 std::vector<std::string> split_statements(std::string_view sql) {
   std::vector<std::string> out;

@@ -46,8 +46,8 @@ protected:
 TEST_P(StoreSuite, MigrateIsIdempotent) {
   auto again = m_store->migrate();
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 2);
-  EXPECT_EQ(*m_store->check_schema(), 2);
+  EXPECT_EQ(*again, 3);
+  EXPECT_EQ(*m_store->check_schema(), 3);
   EXPECT_TRUE(m_store->ping());
 }
 
@@ -84,18 +84,55 @@ TEST_P(StoreSuite, CreateAndFind) {
 
 TEST_P(StoreSuite, GrantsRestrictServices) {
   ASSERT_TRUE(m_store->create(user("carol"), ev("create")));
-  EXPECT_TRUE(allowed(**m_store->find("carol"), "imap")) << "no grants = every service";
+  auto fresh = **m_store->find("carol");
+  EXPECT_TRUE(fresh.all_services);
+  EXPECT_TRUE(allowed(fresh, "imap")) << "no --service = every service";
+  EXPECT_EQ(m_store->revoke("carol", "imap", ev("revoke")).error().kind, ErrorKind::invalid_input)
+      << "an every-service account has no single grant to revoke";
   ASSERT_TRUE(m_store->grant("carol", "imap", ev("grant")));
   ASSERT_TRUE(m_store->grant("carol", "imap", ev("grant"))) << "granting twice is harmless";
   auto a = **m_store->find("carol");
+  EXPECT_FALSE(a.all_services) << "the first grant replaces 'every service'";
   EXPECT_EQ(a.services, std::vector<std::string>{"imap"});
   EXPECT_TRUE(allowed(a, "imap"));
   EXPECT_FALSE(allowed(a, "nextcloud"));
   ASSERT_TRUE(m_store->revoke("carol", "imap", ev("revoke")));
-  EXPECT_TRUE((**m_store->find("carol")).services.empty());
+  auto none = **m_store->find("carol");
+  EXPECT_FALSE(none.all_services) << "revoking the last grant leaves no service, never every service";
+  EXPECT_TRUE(none.services.empty());
+  EXPECT_FALSE(allowed(none, "imap"));
+  EXPECT_FALSE(allowed(none, "nextcloud"));
   EXPECT_EQ(m_store->revoke("carol", "imap", ev("revoke")).error().kind, ErrorKind::not_found);
   EXPECT_EQ(m_store->grant("nobody", "imap", ev("grant")).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(m_store->revoke("nobody", "imap", ev("revoke")).error().kind, ErrorKind::not_found);
   EXPECT_EQ(m_store->grant("carol", "IMAP; DROP", ev("grant")).error().kind, ErrorKind::invalid_input);
+}
+
+TEST_P(StoreSuite, GrantAllAndRevokeAll) {
+  NewAccount n = user("gina");
+  n.services = {"imap", "smtp"};
+  ASSERT_TRUE(m_store->create(n, ev("create")));
+  ASSERT_TRUE(m_store->grant("gina", std::string(k_all_services), ev("grant")));
+  auto every = **m_store->find("gina");
+  EXPECT_TRUE(every.all_services);
+  EXPECT_TRUE(every.services.empty());
+  EXPECT_TRUE(allowed(every, "nextcloud"));
+  ASSERT_TRUE(m_store->revoke("gina", std::string(k_all_services), ev("revoke")));
+  auto closed = **m_store->find("gina");
+  EXPECT_FALSE(closed.all_services);
+  EXPECT_TRUE(closed.services.empty());
+  EXPECT_FALSE(allowed(closed, "imap"));
+  ASSERT_TRUE(m_store->grant("gina", "web", ev("grant")));
+  EXPECT_EQ((**m_store->find("gina")).services, std::vector<std::string>{"web"});
+  NewAccount listed = user("hank");
+  listed.services = {"imap", "all"};
+  ASSERT_TRUE(m_store->create(listed, ev("create")));
+  EXPECT_TRUE((**m_store->find("hank")).all_services) << "'all' among the services means every service";
+  std::map<std::string, Account> seen;
+  ASSERT_TRUE(m_store->for_each([&](const Account& a) { seen[a.username] = a; return true; }));
+  EXPECT_EQ(seen["gina"].services, std::vector<std::string>{"web"}) << "for_each carries the grants";
+  EXPECT_FALSE(seen["gina"].all_services);
+  EXPECT_TRUE(seen["hank"].all_services);
 }
 
 TEST_P(StoreSuite, DisableEnableDelete) {
@@ -111,6 +148,7 @@ TEST_P(StoreSuite, DisableEnableDelete) {
   EXPECT_EQ(m_store->set_enabled("dave", true, ev("enable")).error().kind, ErrorKind::not_found);
   ASSERT_TRUE(m_store->create(user("dave"), ev("create"))) << "the name is free again, grants gone";
   EXPECT_TRUE((**m_store->find("dave")).services.empty());
+  EXPECT_TRUE((**m_store->find("dave")).all_services);
 }
 
 TEST_P(StoreSuite, CompareAndSwapWinsAndLoses) {
@@ -118,6 +156,7 @@ TEST_P(StoreSuite, CompareAndSwapWinsAndLoses) {
   auto id = m_store->create(user("erin", old_hash), ev("create"));
   ASSERT_TRUE(id);
   Event up{0, "erin", "upgrade", "authd", "plain_md5", "bcrypt", ""};
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // a later second than created_at
   auto won = m_store->swap_hash(*id, old_hash, "$2y$04$new1", up);
   ASSERT_TRUE(won);
   EXPECT_TRUE(*won);
@@ -125,6 +164,8 @@ TEST_P(StoreSuite, CompareAndSwapWinsAndLoses) {
   ASSERT_TRUE(lost) << "a lost race is not an error";
   EXPECT_FALSE(*lost);
   EXPECT_EQ((**m_store->find("erin")).password_hash, "$2y$04$new1");
+  EXPECT_EQ((**m_store->find("erin")).password_changed_at, (**m_store->find("erin")).created_at)
+      << "a rehash of the same password is not a password change";
   auto events = *m_store->events("erin", 10);
   EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.kind == "upgrade"; }), 1);
 }

@@ -3,7 +3,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "../../src/cli/import_parsers.hpp"
 #include "support/process.hpp"
@@ -40,7 +44,7 @@ TEST_F(AuthctlImport, HtpasswdLinesAreImportedSkippedOrRejectedWithLineNumbers) 
   EXPECT_EQ(r.out, "imported 2, updated 0, skipped 0 (exist; --update replaces their hash), rejected 3\n");
   EXPECT_NE(r.err.find("line 5: rejected: need user:hash"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("line 6: rejected: unrecognised hash"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("line 7: rejected: username contains a control character"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 7: rejected: username contains a control or invisible character"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("garbage"), std::string::npos) << "rejections do not echo hash material";
   EXPECT_EQ(ctl({"hash", "verify", "x"}).exit_code, 2);
   r = ctl({"import", "--format", "htpasswd", write(".2", "anna:" + k_md5 + "\n")});
@@ -49,6 +53,42 @@ TEST_F(AuthctlImport, HtpasswdLinesAreImportedSkippedOrRejectedWithLineNumbers) 
   r = ctl({"import", "--format", "htpasswd", "--update", write(".3", "anna:" + k_md5 + "\n")});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(ctl({"user", "show", "anna"}).out.find("plain_md5"), std::string::npos);
+}
+
+// One person, one name: spellings that no front end can carry, or that would look like another
+// account, are rejected with their line; a name twice is an error on its second line.
+TEST_F(AuthctlImport, NamesAreCanonicalAndOnceEach) {
+  const std::string nfd = "jose\xcc\x81"; // e + combining acute
+  const std::string nfc = "jos\xc3\xa9";
+  const std::string file = write(".names", "bob:" + k_md5 + "\n bob:" + k_md5 + "\nbob :" + k_md5 + "\nBOB:" + k_md5 +
+                                               "\nann:b:" + k_md5 + "\n\xff\xfe:" + k_md5 + "\n" + nfd + ":" + k_md5 +
+                                               "\n" + nfc + ":" + k_md5 + "\nzero\xe2\x80\x8bwidth:" + k_md5 + "\n");
+  auto r = ctl({"import", "--format", "htpasswd", file});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "imported 2, updated 0, skipped 0 (exist; --update replaces their hash), rejected 7\n") << r.err;
+  EXPECT_NE(r.err.find("line 2: rejected: username begins or ends with white space"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 3: rejected: username begins or ends with white space"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 4: rejected: 'bob' again (first on line 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 6: rejected: username is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 8: rejected: '" + nfc + "' again (first on line 7"), std::string::npos)
+      << "NFD and NFC are one name: " << r.err;
+  EXPECT_NE(r.err.find("line 9: rejected: username contains a control or invisible character"), std::string::npos) << r.err;
+  const std::string list = ctl({"user", "list"}).out;
+  EXPECT_NE(list.find(nfc + "\t"), std::string::npos) << "stored in NFC: " << list;
+  EXPECT_EQ(list.find(nfd), std::string::npos) << list;
+  EXPECT_EQ(ctl({"user", "show", nfd}).exit_code, 0) << "an NFD spelling finds the NFC account";
+  auto colon = ctl({"import", "--format", "csv", write(".csv", "username,hash\n\"ann:b\"," + k_md5 + "\n")});
+  EXPECT_NE(colon.err.find("line 2: rejected: username contains ':'"), std::string::npos) << colon.err;
+}
+
+TEST_F(AuthctlImport, ADirectoryOrAnUnreadableFileIsAnError) {
+  auto dir = ctl({"import", "--format", "htpasswd", "/tmp"});
+  EXPECT_EQ(dir.exit_code, 2) << dir.out;
+  EXPECT_NE(dir.err.find("/tmp is a directory"), std::string::npos) << dir.err;
+  EXPECT_EQ(dir.out, "") << "no 0/0/0 summary";
+  auto missing = ctl({"import", "--format", "htpasswd", "/nonexistent/file"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot read /nonexistent/file"), std::string::npos) << missing.err;
 }
 
 TEST_F(AuthctlImport, DryRunChangesNothing) {
@@ -124,6 +164,38 @@ TEST_F(AuthctlImport, WrapLegacyLeavesNoMd5AndLoginsStillWork) {
     EXPECT_EQ(ctl({"hash", "verify", hash}, "passworD\n").exit_code, 1) << user;
   }
   EXPECT_NE(ctl({"wrap-legacy"}).out.find("wrapped 0"), std::string::npos) << "idempotent";
+}
+
+// wrap-legacy never truncates: a {PLAIN} password longer than bcrypt's 72 bytes becomes argon2id
+// over the whole password; a long password behind an MD5 is wrapped (the wrapper hashes the MD5,
+// which covers every byte). password_changed_at stays: the password did not change.
+TEST_F(AuthctlImport, WrapLegacyKeepsLongPasswordsAtFullStrength) {
+  std::string lines;
+  for (const std::size_t len : {73U, 100U, 1024U}) {
+    lines += "p" + std::to_string(len) + ":{PLAIN}" + std::string(len - 1, 'a') + "z\n";
+  }
+  ASSERT_EQ(ctl({"import", "--format", "htpasswd", write(".long", lines)}).exit_code, 0);
+  const std::string before = ctl({"user", "show", "p100", "--format", "json"}).out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto r = test::run_process({test::bin("authctl"), "--store", "sqlite://" + m_base + ".db", "wrap-legacy"}, "",
+                             {"AUTHD_CONFIG=" + write(".toml", "[policy]\nbcrypt_cost = 4\nargon2_mem_kib = 256\nargon2_ops = 1\n")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrapped 3"), std::string::npos) << r.out;
+  auto dump = test::run_process({"/usr/bin/sqlite3", m_base + ".db", "SELECT username, password_hash FROM accounts"});
+  for (const std::size_t len : {73U, 100U, 1024U}) {
+    const std::string user = "p" + std::to_string(len) + "|";
+    const std::string line = dump.out.substr(dump.out.find(user));
+    const std::string hash = line.substr(user.size(), line.find('\n') - user.size());
+    EXPECT_TRUE(hash.starts_with("$argon2id$")) << len << ": " << hash;
+    const std::string pw = std::string(len - 1, 'a') + "z";
+    EXPECT_EQ(ctl({"hash", "verify", hash}, pw + "\n").exit_code, 0) << len;
+    EXPECT_EQ(ctl({"hash", "verify", hash}, pw.substr(0, 72) + "\n").exit_code, 1) << len << ": the first 72 bytes are not enough";
+    EXPECT_EQ(ctl({"hash", "verify", hash}, std::string(len, 'a') + "\n").exit_code, 1) << len << ": nor another tail";
+  }
+  const auto was = nlohmann::json::parse(before);
+  const auto now = nlohmann::json::parse(ctl({"user", "show", "p100", "--format", "json"}).out);
+  EXPECT_EQ(now["scheme"], "argon2id");
+  EXPECT_EQ(now["password_changed_at"], was["password_changed_at"]) << "a wrap is not a password change";
 }
 
 TEST_F(AuthctlImport, LockLegacyDisablesOnlyDormantLegacyAccounts) {

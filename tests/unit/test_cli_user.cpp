@@ -39,11 +39,63 @@ TEST_F(AuthctlUser, AddShowListAndExitCodes) {
   auto show = ctl({"user", "show", "alice"});
   EXPECT_EQ(show.exit_code, 0);
   EXPECT_NE(show.out.find("plain_md5 (legacy)"), std::string::npos) << show.out;
-  EXPECT_NE(show.out.find("services:         imap"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("services:         imap\n"), std::string::npos) << show.out;
+  EXPECT_NE(ctl({"user", "show", "bob"}).out.find("services:         all (every service)\n"), std::string::npos);
   EXPECT_EQ(show.out.find(k_md5), std::string::npos) << "never the hash";
   EXPECT_EQ(ctl({"user", "show", "nobody"}).exit_code, 1);
   auto list = ctl({"user", "list"});
-  EXPECT_EQ(list.out, "alice\tenabled\tplain_md5\tlegacy\nbob\tenabled\tbcrypt\tcurrent\n");
+  EXPECT_EQ(list.out, "alice\tenabled\tplain_md5\tlegacy\timap\nbob\tenabled\tbcrypt\tcurrent\tall\n");
+  auto json = nlohmann::json::parse(ctl({"user", "list", "--format", "json"}).out);
+  ASSERT_EQ(json.size(), 2U);
+  EXPECT_EQ(json[0]["username"], "alice");
+  EXPECT_EQ(json[0]["all_services"], false);
+  EXPECT_EQ(json[0]["services"], nlohmann::json::array({"imap"}));
+  EXPECT_EQ(json[1]["all_services"], true);
+  EXPECT_EQ(json[1]["services"], nlohmann::json::array());
+  EXPECT_EQ(json[1]["uid"], nullptr);
+  auto one = nlohmann::json::parse(ctl({"user", "show", "alice", "--format", "json"}).out);
+  EXPECT_EQ(one["scheme"], "plain_md5");
+  EXPECT_EQ(one["services"], nlohmann::json::array({"imap"}));
+  EXPECT_EQ(one.dump().find(k_md5), std::string::npos) << "never the hash";
+  EXPECT_EQ(ctl({"user", "list", "--format", "json"}).out.find(k_md5), std::string::npos);
+}
+
+// The contract's grants: none = every service; the first grant = exactly that one; revoking the
+// last one leaves no service, never every service again.
+TEST_F(AuthctlUser, RevokingTheLastGrantClosesTheAccount) {
+  ASSERT_EQ(ctl({"user", "add", "dave", "--hash", k_md5, "--service", "imap"}).exit_code, 0);
+  auto r = ctl({"user", "revoke", "dave", "imap"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "dave: no service left — every login is refused\n");
+  EXPECT_NE(ctl({"user", "show", "dave"}).out.find("services:         none (no service"), std::string::npos);
+  auto audit = nlohmann::json::parse(ctl({"audit", "--format", "json"}).out);
+  ASSERT_EQ(audit["accounts"].size(), 1U);
+  EXPECT_EQ(audit["accounts"][0]["all_services"], false);
+  EXPECT_EQ(audit["accounts"][0]["services"], nlohmann::json::array());
+  EXPECT_EQ(ctl({"user", "grant", "dave", "web"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "revoke", "dave", "web"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "grant", "dave", "all"}).exit_code, 0);
+  EXPECT_NE(ctl({"user", "show", "dave"}).out.find("services:         all (every service)"), std::string::npos);
+  auto partial = ctl({"user", "revoke", "dave", "imap"});
+  EXPECT_EQ(partial.exit_code, 2) << "an every-service account has no grant 'imap' to revoke";
+  EXPECT_NE(partial.err.find("may use every service"), std::string::npos) << partial.err;
+  EXPECT_EQ(ctl({"user", "revoke", "dave", "all"}).exit_code, 0);
+  EXPECT_NE(ctl({"user", "show", "dave"}).out.find("services:         none"), std::string::npos);
+  EXPECT_EQ(ctl({"user", "revoke", "nobody", "imap"}).exit_code, 1);
+}
+
+// One person, one name (CONTRACT.md user names): refused or normalised at add.
+TEST_F(AuthctlUser, NamesAreCanonical) {
+  ASSERT_EQ(ctl({"user", "add", "bob", "--hash", k_md5}).exit_code, 0);
+  for (const std::string bad : {" bob", "bob ", "\tbob", "bob\xc2\xa0", "a:b", "\xff", "zero\xe2\x80\x8bwidth", "bob\x7f"}) {
+    auto r = ctl({"user", "add", bad, "--hash", k_md5});
+    EXPECT_EQ(r.exit_code, 2) << "'" << bad << "' must be refused: " << r.out;
+    EXPECT_FALSE(r.err.empty());
+  }
+  EXPECT_EQ(ctl({"user", "add", "jose\xcc\x81", "--hash", k_md5}).out, "added jos\xc3\xa9 (plain_md5 legacy)\n");
+  EXPECT_EQ(ctl({"user", "add", "jos\xc3\xa9", "--hash", k_md5}).exit_code, 1) << "the NFC spelling is the same account";
+  EXPECT_EQ(ctl({"user", "add", "john smith", "--hash", k_md5}).exit_code, 0) << "inner spaces are a name";
+  EXPECT_EQ(ctl({"user", "show", " bob"}).exit_code, 2) << "not a second bob";
 }
 
 TEST_F(AuthctlUser, PasswdDisableGrantDelete) {

@@ -69,21 +69,33 @@ std::string md5_hex(const std::string& text) {
 }
 
 // bcrypt reads 72 bytes: a longer legacy password is never rewritten as bcrypt (it would then
-// accept every password with the same first 72 bytes); it keeps its legacy hash and logs in.
-TEST(HashPolicy, PasswordsLongerThan72BytesAreNotTruncatedIntoBcrypt) {
-  const HashPolicy policy(cheap());
+// accept every password with the same first 72 bytes); it moves to argon2id at full length.
+TEST(HashPolicy, PasswordsLongerThan72BytesMoveToArgon2idNotBcrypt) {
+  PolicyConfig cfg = cheap();
+  cfg.argon2 = {1, 256};
+  const HashPolicy policy(cfg);
   for (const std::size_t len : {73U, 100U, 511U, 512U, 1024U}) {
-    const std::string pw(len, 'a');
+    std::string pw(len, 'a');
+    pw[len - 1] = 'z';
     auto r = policy.verify_and_update(SecretString(pw), md5_hex(pw));
     ASSERT_TRUE(r) << len << ": " << r.error().message;
     EXPECT_TRUE(r->matched) << len;
-    EXPECT_FALSE(r->new_hash) << len << " bytes must stay legacy";
-    auto prefix = policy.verify_and_update(SecretString(pw.substr(0, 72)), md5_hex(pw));
-    EXPECT_FALSE(prefix->matched) << "the first 72 bytes alone are not the password";
+    ASSERT_TRUE(r->new_hash) << len << " bytes are upgraded too";
+    EXPECT_EQ(policy.classify(*r->new_hash).scheme, "argon2id") << len;
+    EXPECT_EQ(policy.classify(*r->new_hash).status, HashStatus::current) << "argon2id is current under a bcrypt target";
+    EXPECT_FALSE(policy.verify_and_update(SecretString(pw.substr(0, 72)), *r->new_hash)->matched)
+        << len << ": the first 72 bytes alone are not the password";
+    std::string other = pw;
+    other[len - 1] = 'y';
+    EXPECT_FALSE(policy.verify_and_update(SecretString(other), *r->new_hash)->matched) << len << ": nor a different tail";
+    auto again = policy.verify_and_update(SecretString(pw), *r->new_hash);
+    ASSERT_TRUE(again && again->matched) << len;
+    EXPECT_FALSE(again->new_hash) << "and it stays: no rehash loop";
   }
   const std::string pw72(72, 'a');
   auto r = policy.verify_and_update(SecretString(pw72), md5_hex(pw72));
   ASSERT_TRUE(r && r->matched && r->new_hash) << "72 bytes fit bcrypt";
+  EXPECT_EQ(policy.classify(*r->new_hash).scheme, "bcrypt");
   PolicyConfig argon;
   argon.target = Target::argon2id;
   argon.argon2 = {1, 256};

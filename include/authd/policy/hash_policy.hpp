@@ -56,7 +56,8 @@ public:
   Classification classify(std::string_view stored) const;
   bool needs_update(std::string_view stored) const;
 
-  // A new hash of the password in the target scheme.
+  // A new hash of the password in the target scheme — argon2id for a password longer than
+  // bcrypt's 72 bytes under a bcrypt target, so no migration ever truncates a password.
   Result<std::string> hash(SecretView password) const;
 
   // Verifies; on a match with needs_update, also returns the target-scheme rehash.

@@ -27,7 +27,8 @@ struct Account {
   std::int64_t password_changed_at = 0; // unix seconds
   std::optional<std::int64_t> last_login_at;
   std::string last_login_service;
-  std::vector<std::string> services;    // grants; empty = every service allowed
+  bool all_services = true;             // every service; else exactly `services` (maybe none)
+  std::vector<std::string> services;    // the grants when !all_services, sorted
 };
 
 struct NewAccount {
@@ -37,7 +38,7 @@ struct NewAccount {
   std::optional<std::string> home;
   std::optional<std::int64_t> uid;
   std::optional<std::int64_t> gid;
-  std::vector<std::string> services;
+  std::vector<std::string> services; // none (or "all") = every service; else exactly these
 };
 
 // Event kinds written by authd and authctl; events never hold a hash or a password.
@@ -83,6 +84,10 @@ public:
   virtual Status set_hash(std::string_view username, std::string_view new_hash, const Event& event) = 0;
   virtual Status set_enabled(std::string_view username, bool enabled, const Event& event) = 0;
   virtual Status remove(std::string_view username, const Event& event) = 0;
+  // Grants (CONTRACT.md): granting a service to an account that may use every service leaves it
+  // exactly that one; revoking the last grant leaves none. The service k_all_services ("all")
+  // means every service: grant = every service again, revoke = no service at all. Revoking one
+  // service of an every-service account is ErrorKind::invalid_input (say which ones it keeps).
   virtual Status grant(std::string_view username, std::string_view service, const Event& event) = 0;
   virtual Status revoke(std::string_view username, std::string_view service, const Event& event) = 0;
   virtual Status record_login(std::int64_t id, std::string_view service, std::int64_t at) = 0;
@@ -93,7 +98,7 @@ public:
   virtual Result<bool> familiar(std::int64_t id, std::string_view source, std::int64_t since) = 0;
 
   // Every account in id order, fetched in pages (bounded memory, no long-held cursor; the
-  // callback may use the store). The callback returns false to stop. Accounts carry no grants.
+  // callback may use the store). The callback returns false to stop. Accounts carry their grants.
   virtual Status for_each(const std::function<bool(const Account&)>& visit) = 0;
 
   // Bulk import in ONE transaction: `next` fills the next record (false = no more); each record
@@ -124,13 +129,24 @@ Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
 // An in-memory store with the same semantics, for unit tests of the layers above.
 std::unique_ptr<CredentialStore> make_memory_store();
 
-// Usernames: 1..255 bytes of UTF-8 without control characters; ASCII letters lower-cased
+// The one canonical form of a user name, used everywhere (store, throttle keys, events, answers):
+// 1..255 bytes of valid UTF-8; no control or invisible format characters; no white space at
+// either end; Unicode NFC (an NFD spelling finds the NFC account); ASCII letters lower-cased
 // (Dovecot's default auth_username_format = %Lu). ErrorKind::invalid_input otherwise.
 Result<std::string> normalize_username(std::string_view username);
-// Service names: 1..64 chars of [a-z0-9_.-].
+// What a NEW account's canonical name must also satisfy (add, import): no ':' (HTTP Basic cannot
+// carry it). ErrorKind::invalid_input otherwise.
+Status check_new_username(std::string_view canonical);
+// Service names: 1..64 chars of [a-z0-9_.-]. In grants "all" (k_all_services) is the keyword
+// for every service, never a grant row; a request for service "all" is just a service name.
+inline constexpr std::string_view k_all_services = "all";
 Status check_service(std::string_view service);
 
-// Whether an account may use a service (no grants = every service).
+// The grants of a new account: none = every service ("all" among them means the same); each
+// name checked (ErrorKind::invalid_input); sorted, once each.
+Result<std::vector<std::string>> new_account_grants(const std::vector<std::string>& services);
+
+// Whether an account may use a service (all_services, or a grant for it).
 bool allowed(const Account& account, std::string_view service);
 
 std::int64_t now_seconds();

@@ -3,16 +3,18 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 #include "authd/store/credential_store.hpp"
+#include "store/grant_rules.hpp"
 
 namespace authd::store {
 namespace {
 
 class MemoryStore final : public CredentialStore {
 public:
-  Result<int> migrate() override { return 2; } // the SQL stores' schema version (sql/)
-  Result<int> check_schema() override { return 2; }
+  Result<int> migrate() override { return 3; } // the SQL stores' schema version (sql/)
+  Result<int> check_schema() override { return 3; }
   Status ping() override { return {}; }
 
   Result<std::optional<Account>> find(std::string_view username) override {
@@ -29,6 +31,13 @@ public:
     if (!name) {
       return tl::unexpected(name.error());
     }
+    if (auto ok = check_new_username(*name); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    auto grants = new_account_grants(n.services);
+    if (!grants) {
+      return tl::unexpected(grants.error());
+    }
     std::lock_guard lock(m_mutex);
     if (m_by_name.contains(*name)) {
       return fail(ErrorKind::conflict, "user '" + *name + "' exists");
@@ -42,9 +51,8 @@ public:
     a.uid = n.uid;
     a.gid = n.gid;
     a.created_at = a.password_changed_at = now_seconds();
-    a.services = n.services;
-    std::sort(a.services.begin(), a.services.end());
-    a.services.erase(std::unique(a.services.begin(), a.services.end()), a.services.end());
+    a.services = *grants;
+    a.all_services = grants->empty();
     m_by_name[a.username] = a.id;
     m_accounts[a.id] = a;
     log(event, a.username);
@@ -58,8 +66,7 @@ public:
     if (it == m_accounts.end() || it->second.password_hash != expected) {
       return false;
     }
-    it->second.password_hash = std::string(fresh);
-    it->second.password_changed_at = now_seconds();
+    it->second.password_hash = std::string(fresh); // the same password: password_changed_at stays
     log(event, it->second.username);
     return true;
   }
@@ -88,30 +95,11 @@ public:
   }
 
   Status grant(std::string_view username, std::string_view service, const Event& event) override {
-    if (auto ok = check_service(service); !ok) {
-      return ok;
-    }
-    return with_account(username, event, [&](Account& a) {
-      if (!allowed(a, service) || a.services.empty()) {
-        a.services.emplace_back(service);
-        std::sort(a.services.begin(), a.services.end());
-      }
-    });
+    return change_grants(username, service, event, true);
   }
 
   Status revoke(std::string_view username, std::string_view service, const Event& event) override {
-    bool had = false;
-    auto ok = with_account(username, event, [&](Account& a) {
-      auto it = std::find(a.services.begin(), a.services.end(), service);
-      had = it != a.services.end();
-      if (had) {
-        a.services.erase(it);
-      }
-    });
-    if (ok && !had) {
-      return fail(ErrorKind::not_found, "no such grant");
-    }
-    return ok;
+    return change_grants(username, service, event, false);
   }
 
   Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override {
@@ -147,7 +135,6 @@ public:
       std::lock_guard lock(m_mutex);
       for (const auto& [id, a] : m_accounts) {
         all.push_back(a);
-        all.back().services.clear();
       }
     }
     for (const Account& a : all) {
@@ -174,8 +161,8 @@ public:
     ImportRecord rec;
     while (next(rec)) {
       auto name = normalize_username(rec.account.username);
-      if (!name) {
-        return tl::unexpected(name.error());
+      if (auto ok = name ? check_new_username(*name) : Status(tl::unexpected(name.error())); !ok) {
+        return tl::unexpected(ok.error());
       }
       if (!m_by_name.contains(*name)) {
         NewAccount n = rec.account;
@@ -193,6 +180,23 @@ public:
   }
 
 private:
+  // The SQL stores' grant rules (CredentialStore::grant/revoke), from grant_rules.hpp.
+  Status change_grants(std::string_view username, std::string_view service, const Event& event, bool give) {
+    Status refused;
+    auto ok = with_account(username, event, [&](Account& a) {
+      detail::GrantState state{a.all_services, a.services};
+      auto changed = detail::change_grant_state(state, a.username, service, give);
+      if (!changed) {
+        refused = tl::unexpected(changed.error());
+        return false;
+      }
+      a.all_services = state.all_services;
+      a.services = state.services;
+      return *changed;
+    });
+    return ok ? refused : ok;
+  }
+
   void log(Event e, const std::string& username) {
     e.username = username;
     e.at = e.at != 0 ? e.at : now_seconds();
@@ -210,7 +214,13 @@ private:
     if (it == m_by_name.end()) {
       return fail(ErrorKind::not_found, "no such user '" + *name + "'");
     }
-    change(m_accounts.at(it->second));
+    if constexpr (std::is_same_v<decltype(change(m_accounts.at(it->second))), bool>) {
+      if (!change(m_accounts.at(it->second))) {
+        return {}; // nothing changed: no event
+      }
+    } else {
+      change(m_accounts.at(it->second));
+    }
     log(event, *name);
     return {};
   }
