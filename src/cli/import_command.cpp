@@ -76,10 +76,42 @@ bool accept(const ImportLine& l, long long lineno, const policy::HashPolicy& pol
 // The next acceptable record from the source; rejected lines are reported and counted.
 using Source = std::function<bool(ImportLine&, long long&)>;
 
+constexpr std::size_t k_max_line = 64 * 1024;
+
+// One line of at most k_max_line bytes (the rest of a longer one is read and dropped: memory stays
+// bounded whatever the file holds); false at the end of the input.
+bool bounded_getline(std::istream& in, std::string& line, bool& too_long) {
+  line.clear();
+  too_long = false;
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') {
+      return true;
+    }
+    if (line.size() < k_max_line) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
+  }
+  return any;
+}
+
 Source file_source(std::istream& in, ImportFormat format) {
   return [&in, format, lineno = 0LL](ImportLine& out, long long& at) mutable {
-    for (std::string line; std::getline(in, line);) {
-      ++lineno;
+    std::string line;
+    for (bool too_long = false; bounded_getline(in, line, too_long);) {
+      if (++lineno == 1 && line.starts_with("\xEF\xBB\xBF")) {
+        line.erase(0, 3); // a UTF-8 byte-order mark (files saved by some editors)
+      }
+      if (too_long) {
+        out = ImportLine{};
+        out.error = "line longer than 64 KiB";
+        at = lineno;
+        return true;
+      }
       if (parse_import_line(format, line, out)) {
         at = lineno;
         return true;

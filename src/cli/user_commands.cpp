@@ -104,7 +104,7 @@ int passwd(Context& ctx, const UserOptions& o) {
     return report(h.error());
   }
   const std::string from = policy.classify((*found)->password_hash).scheme;
-  return answer(store->set_hash(o.name, *h, event("password_change", from, policy::to_string(policy.config().target))));
+  return answer(store->set_hash(o.name, *h, event("password_change", from, policy.classify(*h).scheme)));
 }
 
 // "all" (every service), "none" (no service: the last grant was revoked) or the granted list.

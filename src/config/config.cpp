@@ -67,6 +67,7 @@ const Key k_keys[] = {
     {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
     {"core", "cache_ttl_s", +[](Config& c) -> int& { return c.core.cache_ttl_s; }, 1, 86400},
     {"core", "gauge_refresh_s", +[](Config& c) -> int& { return c.core.gauge_refresh_s; }, 1, 86400},
+    {"core", "lookup_disabled", +[](Config& c) -> bool& { return c.core.lookup_disabled; }},
     {"throttle", "enabled", +[](Config& c) -> bool& { return c.throttle.enabled; }},
     {"throttle", "initial_ms", +[](Config& c) -> int& { return c.throttle.initial_ms; }, 1, 600000},
     {"throttle", "max_ms", +[](Config& c) -> int& { return c.throttle.max_ms; }, 1, 3600000},

@@ -37,7 +37,7 @@ AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy
                          Metrics& metrics)
     : m_store(store), m_policy(policy), m_metrics(metrics),
       m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle),
-      m_familiar_s(std::int64_t{config.throttle.familiar_days} * 86400) {
+      m_familiar_s(std::int64_t{config.throttle.familiar_days} * 86400), m_lookup_disabled(config.core.lookup_disabled) {
   // spdlog creates its registry on first use; make that happen here, before request threads log
   // concurrently (libspdlog is not instrumented for TSan, which would see that first use as a race).
   (void)spdlog::default_logger_raw();
@@ -127,7 +127,8 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   const std::string service(r.service.empty() ? k_default_service : r.service);
   const std::string source = Throttle::source_of(r.remote_ip);
   const auto name = store::normalize_username(r.username);
-  if (!name || !scheme::check_password(r.password)) {
+  // An empty password never logs in (a stored hash of "" is not a password the user chose).
+  if (!name || r.password.empty() || !scheme::check_password(r.password)) {
     return reject(r, "", r.password, name ? "password refused" : "invalid user name", source, Lane::suspect);
   }
   AuthResult res;
@@ -181,11 +182,14 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     res.status = AuthStatus::rejected;
     res.user.clear();
   } else {
-    remember_success(account, source);
     upgrade(account, *outcome, res);
     res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
-    if (auto ok = m_store.record_login(account.id, service, store::now_seconds()); !ok) {
-      m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
+    // Only a login the account may make counts (last login, familiar sources): a 403 does not.
+    if (allowed) {
+      remember_success(account, source);
+      if (auto ok = m_store.record_login(account.id, service, store::now_seconds()); !ok) {
+        m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
+      }
     }
     if (m_cache && allowed) {
       m_cache->remember(account.username, r.password, service,
@@ -205,7 +209,7 @@ void AuthService::upgrade(const store::Account& account, const policy::VerifyOut
   if (!outcome.new_hash) {
     return;
   }
-  const std::string to = policy::to_string(m_policy.config().target);
+  const std::string to = m_policy.classify(*outcome.new_hash).scheme; // argon2id for a long password
   const store::Event event{0, account.username, "upgrade", "authd", outcome.scheme, to, ""};
   auto won = m_store.swap_hash(account.id, account.password_hash, *outcome.new_hash, event);
   const char* result = !won ? "failed" : (*won ? "written" : "cas_lost");
@@ -227,7 +231,9 @@ AuthResult AuthService::lookup(std::string_view username) {
     m_metrics.add("authd_store_errors_total", {{"op", "find"}});
     return res; // tempfail
   }
-  if (!*found || !(*found)->enabled) {
+  // A disabled (or locked) account is still found by default: mail for it is delivered, never
+  // bounced, while every login is refused (authenticate()).
+  if (!*found || (!(*found)->enabled && !m_lookup_disabled)) {
     res.status = AuthStatus::rejected;
     return res;
   }

@@ -66,6 +66,20 @@ HashStatus HashPolicy::status_of(const scheme::Parsed& parsed) const {
   return HashStatus::legacy;
 }
 
+// Did the stored scheme match only a part of this password? DES crypt reads 8 bytes, bcrypt 72,
+// OLD_PASSWORD() skips spaces and tabs (a wrapper verifies like its inner scheme). Then the typed
+// password is not known to be the user's: rehashing it would make a typo (or an attacker's
+// variant) the password and lock the real one out, so such a value is left as it is.
+bool HashPolicy::truncated_match(const scheme::Parsed& parsed, SecretView password) {
+  std::string_view name = parsed.scheme->name();
+  if (name == "wrapped") {
+    name = scheme::wrapped_inner_name(parsed.body).value_or("");
+  }
+  const std::string_view pw = password.reveal();
+  return (name == "des_crypt" && pw.size() > 8) || (name == "bcrypt" && pw.size() > k_bcrypt_max_bytes) ||
+         (name == "mysql323" && pw.find_first_of(" \t") != std::string_view::npos);
+}
+
 // The stable name reported for a value: the scheme's, or "wrap_<legacy scheme>" for wrapped ones.
 std::string HashPolicy::scheme_name(const scheme::Parsed& parsed) {
   if (parsed.scheme->name() == "wrapped") {
@@ -127,7 +141,7 @@ Result<VerifyOutcome> HashPolicy::verify_and_update(SecretView password, std::st
     }
     return outcome;
   }
-  if (outcome.status != HashStatus::current) {
+  if (outcome.status != HashStatus::current && !truncated_match(*parsed, password)) {
     // A hash that cannot be made (a library limit) leaves the stored value as it is: the login
     // itself never fails because of the upgrade.
     if (auto fresh = hash(password)) {

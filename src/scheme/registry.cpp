@@ -174,7 +174,15 @@ std::vector<const Scheme*> build_table() {
 } // namespace
 
 bool locked_marker(std::string_view stored) noexcept {
-  return stored.empty() || stored.starts_with('!') || stored == "*" || stored == "*0" || stored == "*1";
+  // {CRYPT}* and {CRYPT}! are the same markers behind a Dovecot prefix.
+  if (stored.starts_with("{CRYPT}") || stored.starts_with("{crypt}")) {
+    const std::string_view rest = stored.substr(7);
+    return !rest.empty() && (rest.starts_with('!') || rest.starts_with('*'));
+  }
+  // '*' starts every locked value (*, *0, *1, Solaris *LK* and *NP*) — except a MySQL 4.1 hash,
+  // '*' and 40 hex digits.
+  const bool mysql41 = stored.size() == 41 && stored.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string_view::npos;
+  return stored.empty() || stored.starts_with('!') || (stored.starts_with('*') && !mysql41);
 }
 
 Result<Parsed> identify(std::string_view stored, const IdentifyOptions& options) {

@@ -42,6 +42,7 @@ struct Dialect {
   std::string_view migrate_lock;   // serialises concurrent migrations (authd + authctl)
   std::string_view migrate_unlock;
   std::string_view migrate_abort;  // after a failed migration
+  std::string_view lock_rows;      // " FOR UPDATE" / "" (SQLite's BEGIN IMMEDIATE locks the database)
   const std::vector<Migration>& (*migrations)();
 };
 

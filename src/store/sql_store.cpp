@@ -256,12 +256,14 @@ Status SqlStore::change_grants(std::string_view username, std::string_view servi
   auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
     std::optional<std::int64_t> id;
     GrantState state;
-    auto ok = c.query("SELECT id, all_services FROM accounts WHERE username = ?", {std::string_view(*name)}, [&](const Row& r) {
+    // The row stays locked to the commit: parallel grants and revokes apply one after the other.
+    const std::string select = "SELECT id, all_services FROM accounts WHERE username = ?" + std::string(m_dialect.lock_rows);
+    auto ok = c.query(select, {std::string_view(*name)}, [&](const Row& r) {
       id = to_int(r[0]);
       state.all_services = to_int(r[1]) != 0;
     });
     if (ok && id) {
-      ok = c.query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {*id},
+      ok = c.query("SELECT service FROM grants WHERE account_id = ? ORDER BY service" + std::string(m_dialect.lock_rows), {*id},
                    [&](const Row& r) { state.services.push_back(r[0].value_or("")); });
     }
     if (!ok) {

@@ -10,6 +10,7 @@
 #include "grant_rules.hpp"
 #include "sql.hpp"
 
+#include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -107,10 +108,12 @@ std::int64_t now_seconds() {
 namespace {
 
 // Characters that make a name look like another one, or that no front end carries: C0 and C1
-// controls, DEL, and the invisible format characters (zero-width, bidi controls, BOM).
+// controls, DEL, Unicode's default-ignorable and format characters (zero-width, bidi controls and
+// isolates, soft hyphen, variation selectors, fillers, tags, BOM), private-use and unassigned.
 bool forbidden_in_name(ucs4_t c) {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-         (c >= 0x2060 && c <= 0x2064) || c == 0xfeff;
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || uc_is_property_default_ignorable_code_point(c) ||
+         uc_is_general_category(c, UC_CATEGORY_Cf) || uc_is_general_category(c, UC_CATEGORY_Co) ||
+         uc_is_general_category(c, UC_CATEGORY_Cn);
 }
 
 // Unicode White_Space (the controls among it are forbidden anyway).
@@ -143,6 +146,9 @@ Result<std::string> normalize_username(std::string_view username) {
   }
   if (white_space(first) || white_space(last)) {
     return fail(ErrorKind::invalid_input, "username begins or ends with white space");
+  }
+  if (uc_is_general_category(first, UC_CATEGORY_M)) {
+    return fail(ErrorKind::invalid_input, "username begins with a combining mark");
   }
   if (ascii) {
     return ascii_lower(username); // ASCII is NFC already: the login path costs no normalisation
@@ -179,6 +185,9 @@ Status check_service(std::string_view service) {
 Result<std::vector<std::string>> new_account_grants(const std::vector<std::string>& services) {
   std::set<std::string> out;
   for (const std::string& s : services) {
+    if (s == k_all_services && services.size() > 1) {
+      return fail(ErrorKind::invalid_input, "'all' (every service) cannot be combined with other services");
+    }
     if (s == k_all_services) {
       return std::vector<std::string>{};
     }

@@ -51,6 +51,25 @@ check "latin-1 password bytes arrive intact" 0 "$(run 'latin\0caf\351-pw\0\0')"
 check "lookup (AUTHORIZED=1) of a known user -> exec, 2" 2 "$(AUTHORIZED=1 run 'alice\0\0\0')"
 contains "lookup sets AUTHORIZED=2" "AUTHORIZED=2" "$(cat "$DIR/reply.out")"
 check "lookup of an unknown user -> 3" 3 "$(AUTHORIZED=1 run 'nobody\0\0\0')"
+# --default-uid/-gid/-home: filled in for accounts without stored values; stored values win.
+dflt() { "$CP" --socket "$DIR/authd.sock" --default-uid vmail --default-gid 8 --default-home '/var/vmail/%d/%n/%%' "$DIR/reply.sh" 3< <(printf "$1"); echo $?; }
+ctl user add 'carl@example.org' --hash "$(md5hex pw-3)" >/dev/null
+check "defaults: login of an account without uid/gid/home" 0 "$(dflt 'carl@example.org\0pw-3\0\0')"
+out=$(cat "$DIR/reply.out")
+contains "… userdb_uid from --default-uid" "userdb_uid=vmail" "$out"
+contains "… userdb_gid from --default-gid" "userdb_gid=8" "$out"
+contains "… in EXTRA, so checkpassword-reply does not put its own uid" "EXTRA=userdb_uid userdb_gid" "$out"
+contains "… HOME from the template (%d, %n, %%)" "HOME=/var/vmail/example.org/carl/%" "$out"
+check "defaults: a lookup gets them too" 2 "$(AUTHORIZED=1 dflt 'carl@example.org\0\0\0')"
+contains "… in lookup mode" "userdb_uid=vmail" "$(cat "$DIR/reply.out")"
+dflt 'alice\0pw-1\0\0' >/dev/null
+out=$(cat "$DIR/reply.out")
+contains "defaults: stored uid wins" "userdb_uid=1001" "$out"
+contains "defaults: stored home wins" "HOME=/home/alice" "$out"
+ctl user add 'x/../../etc' --hash "$(md5hex pw-4)" >/dev/null
+check "defaults: a name with '/' gets no home -> 111" 111 "$(dflt 'x/../../etc\0pw-4\0\0' 2>/dev/null)"
+check "defaults: relative --default-home -> 2" 2 "$("$CP" --default-home 'vmail/%u' "$DIR/reply.sh" 3< <(printf 'a\0b\0\0') 2>/dev/null; echo $?)"
+check "defaults: bad --default-uid -> 2" 2 "$("$CP" --default-uid 'a b' "$DIR/reply.sh" 3< <(printf 'a\0b\0\0') 2>/dev/null; echo $?)"
 check "pipe: right password -> 0" 0 "$(printf 'alice\npw-1\n' | "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"
 check "pipe: no final newline -> 0" 0 "$(printf 'alice\npw-1' | "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"
 check "pipe: wrong password -> 1" 1 "$(printf 'alice\nnope\n' | "$CP" --pipe --socket "$DIR/authd.sock"; echo $?)"

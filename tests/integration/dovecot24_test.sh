@@ -80,20 +80,6 @@ curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:password >/dev/nu
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u alice:wrong >/dev/null 2>&1; check "real IMAP LOGIN, wrong password" 67 $?
 
 # An imported account without uid/gid/home: IMAP login and LMTP delivery with Dovecot's defaults.
-deliver() { # deliver RCPT: one message over LMTP, prints the server's last reply
-  python3 - "$LMTP_PORT" "$1" <<'PY'
-import smtplib, sys
-c = smtplib.LMTP("127.0.0.1", int(sys.argv[1]))
-try:
-    c.sendmail("sender@example.org", [sys.argv[2]], "Subject: authd test\r\n\r\nhello " + sys.argv[2] + "\r\n")
-    print("delivered")
-except smtplib.SMTPRecipientsRefused as e:
-    print("refused", list(e.recipients.values())[0][0])
-except smtplib.SMTPException as e:
-    print("error", e)
-c.quit()
-PY
-}
 check "LMTP delivers to the imported account" delivered "$(deliver dave)"
 out=$(curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/INBOX;UID=1" -u dave:daves-pw 2>&1); check "imported account reads it over IMAP" 0 $?
 contains "… the delivered message" "hello dave" "$out"
@@ -101,6 +87,7 @@ check "… in the default home" 1 "$(find "$DIR/vmail/dave/Maildir" -type f \( -
 check "LMTP delivers to alice (uid/home from authd)" delivered "$(deliver alice)"
 check "LMTP delivers to the imap-only account" delivered "$(deliver erin)"
 check "LMTP delivers to the smtp-only account" delivered "$(deliver bob)"
+delivery_to_disabled_checks
 check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody)"
 
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"

@@ -33,3 +33,28 @@ dovecot_login_checks() { # dovecot_login_checks USERDB_LABEL
   contains "uid from authd" "uid=5000" "$out"
   contains "gid from authd" "gid=5000" "$out"
 }
+
+# deliver RCPT: one message over LMTP to 127.0.0.1:$LMTP_PORT; prints "delivered", or "refused
+# CODE" / "error …".
+deliver() {
+  python3 - "$LMTP_PORT" "$1" <<'PY'
+import smtplib, sys
+c = smtplib.LMTP("127.0.0.1", int(sys.argv[1]))
+try:
+    c.sendmail("sender@example.org", [sys.argv[2]], "Subject: authd test\r\n\r\nhello " + sys.argv[2] + "\r\n")
+    print("delivered")
+except smtplib.SMTPRecipientsRefused as e:
+    print("refused", list(e.recipients.values())[0][0])
+except smtplib.SMTPException as e:
+    print("error", e)
+c.quit()
+PY
+}
+
+# A disabled account keeps receiving mail ([core] lookup_disabled = true, the default) while its
+# logins are refused.
+delivery_to_disabled_checks() {
+  ctl user add gone --hash "$(md5hex gones-pw)" >/dev/null && ctl user disable gone >/dev/null
+  "${C[@]}" auth test -x service=imap -x no-penalty gone gones-pw >/dev/null 2>&1; check "disabled account: login refused" 77 $?
+  check "disabled account: LMTP still delivers (no bounce)" delivered "$(deliver gone)"
+}

@@ -126,13 +126,53 @@ TEST_P(StoreSuite, GrantAllAndRevokeAll) {
   EXPECT_EQ((**m_store->find("gina")).services, std::vector<std::string>{"web"});
   NewAccount listed = user("hank");
   listed.services = {"imap", "all"};
+  EXPECT_EQ(m_store->create(listed, ev("create")).error().kind, ErrorKind::invalid_input) << "all + imap is ambiguous";
+  listed.services = {"all"};
   ASSERT_TRUE(m_store->create(listed, ev("create")));
-  EXPECT_TRUE((**m_store->find("hank")).all_services) << "'all' among the services means every service";
+  EXPECT_TRUE((**m_store->find("hank")).all_services) << "'all' means every service";
   std::map<std::string, Account> seen;
   ASSERT_TRUE(m_store->for_each([&](const Account& a) { seen[a.username] = a; return true; }));
   EXPECT_EQ(seen["gina"].services, std::vector<std::string>{"web"}) << "for_each carries the grants";
   EXPECT_FALSE(seen["gina"].all_services);
   EXPECT_TRUE(seen["hank"].all_services);
+}
+
+// One person, one name, on every driver: MariaDB's collation must not make "bob " find bob
+// (PAD SPACE) where SQLite would not; NFD finds the NFC account; white space never makes a second.
+TEST_P(StoreSuite, NamesHaveOneCanonicalFormOnEveryDriver) {
+  ASSERT_TRUE(m_store->create(user("bob"), ev("create")));
+  for (const std::string spelling : {" bob", "bob ", "bob\t", "\xc2\xa0" "bob", "bo\xe2\x80\x8b" "b", "bob\xe2\x81\xa6",
+                                     "b\xc2\xad" "ob", "bob\xef\xb8\x8f", "\xcc\x81" "bob", "bob\xf3\xa0\x80\x81"}) {
+    EXPECT_EQ(m_store->create(user(spelling), ev("create")).error().kind, ErrorKind::invalid_input) << spelling;
+    auto found = m_store->find(spelling);
+    ASSERT_TRUE(found) << spelling;
+    EXPECT_FALSE(*found) << "'" << spelling << "' must not find bob";
+  }
+  EXPECT_EQ(m_store->create(user("a:b"), ev("create")).error().kind, ErrorKind::invalid_input);
+  ASSERT_TRUE(m_store->create(user("jose\xcc\x81"), ev("create"))); // NFD
+  auto nfc = m_store->find("jos\xc3\xa9");
+  ASSERT_TRUE(nfc && *nfc);
+  EXPECT_EQ((**nfc).username, "jos\xc3\xa9") << "stored in NFC";
+  EXPECT_EQ(m_store->create(user("JOS\xc3\xa9"), ev("create")).error().kind, ErrorKind::conflict);
+}
+
+// Parallel grants and revokes of one account apply one after the other: none is lost, and a
+// revoke racing a grant is never undone by it.
+TEST_P(StoreSuite, ParallelGrantChangesAreNotLost) {
+  NewAccount n = user("rita");
+  n.services = {"base"};
+  ASSERT_TRUE(m_store->create(n, ev("create")));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&, i] { EXPECT_TRUE(m_store->grant("rita", "s" + std::to_string(i), ev("grant"))); });
+  }
+  threads.emplace_back([&] { EXPECT_TRUE(m_store->revoke("rita", "base", ev("revoke"))); });
+  for (auto& t : threads) {
+    t.join();
+  }
+  auto a = **m_store->find("rita");
+  EXPECT_EQ(a.services.size(), 12U) << "every grant kept, the revoked one gone";
+  EXPECT_EQ(std::count(a.services.begin(), a.services.end(), "base"), 0);
 }
 
 TEST_P(StoreSuite, DisableEnableDelete) {

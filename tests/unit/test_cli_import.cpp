@@ -81,6 +81,15 @@ TEST_F(AuthctlImport, NamesAreCanonicalAndOnceEach) {
   EXPECT_NE(colon.err.find("line 2: rejected: username contains ':'"), std::string::npos) << colon.err;
 }
 
+TEST_F(AuthctlImport, OverlongLinesAreRejectedAndABomIsIgnored) {
+  const std::string file = write(".long", "\xEF\xBB\xBF" "amy:" + k_md5 + "\n" + std::string(200000, 'x') + "\nzoe:" + k_md5 + "\n");
+  auto r = ctl({"import", "--format", "htpasswd", file});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "imported 2, updated 0, skipped 0 (exist; --update replaces their hash), rejected 1\n") << r.err;
+  EXPECT_NE(r.err.find("line 2: rejected: line longer than 64 KiB"), std::string::npos) << r.err;
+  EXPECT_EQ(ctl({"user", "show", "amy"}).exit_code, 0) << "the byte-order mark is not part of the first name";
+}
+
 TEST_F(AuthctlImport, ADirectoryOrAnUnreadableFileIsAnError) {
   auto dir = ctl({"import", "--format", "htpasswd", "/tmp"});
   EXPECT_EQ(dir.exit_code, 2) << dir.out;

@@ -454,11 +454,25 @@ TEST_F(Core, PositiveCacheHitsAndFollowsHashChanges) {
 
 TEST_F(Core, LockedMarkersAreLockedAccountsNotTemporaryFailures) {
   int i = 0;
-  for (const char* marker : {"*", "*0", "*1", "!", "!$2y$04$abcdefghijklmnopqrstuu"}) {
+  for (const char* marker : {"*", "*0", "*1", "*LK*", "*NP*", "{CRYPT}*", "{CRYPT}!", "!", "!$2y$04$abcdefghijklmnopqrstuu"}) {
     const std::string name = "locked" + std::to_string(i++);
     add(name, marker);
     EXPECT_EQ(login(name, "anything", "imap", "192.0.2." + std::to_string(i)).status, AuthStatus::rejected) << marker;
   }
+}
+
+// An empty password never logs in, even against a stored hash of ""; a refused service (403) is
+// not a login: no last-login, no familiar source.
+TEST_F(Core, EmptyPasswordsAndForbiddenServicesAreNotLogins) {
+  add("nil", "d41d8cd98f00b204e9800998ecf8427e"); // md5("")
+  EXPECT_EQ(login("nil", "").status, AuthStatus::rejected);
+  EXPECT_EQ(stored("nil"), "d41d8cd98f00b204e9800998ecf8427e") << "and nothing is rehashed";
+  add("nora", k_md5, {"imap"});
+  EXPECT_EQ(login("nora", "password", "web", "198.51.100.7").status, AuthStatus::forbidden);
+  EXPECT_FALSE((**m_store.find("nora")).last_login_at) << "a 403 is not a login";
+  EXPECT_FALSE(*m_store.familiar((**m_store.find("nora")).id, "198.51.100.7", 0));
+  EXPECT_EQ(login("nora", "password", "imap", "198.51.100.7").status, AuthStatus::ok);
+  EXPECT_TRUE((**m_store.find("nora")).last_login_at);
 }
 
 TEST_F(Core, LookupForUserdb) {
@@ -469,6 +483,13 @@ TEST_F(Core, LookupForUserdb) {
   ASSERT_TRUE(m_store.grant("mia", "smtp", Event{0, "", "grant", "t", "", "", ""}));
   EXPECT_EQ(m_service->lookup("mia").status, AuthStatus::ok) << "grants decide logins, not delivery";
   EXPECT_EQ(login("mia", "password", "imap").status, AuthStatus::forbidden);
+  ASSERT_TRUE(m_store.set_enabled("mia", false, Event{0, "", "disable", "t", "", "", ""}));
+  EXPECT_EQ(m_service->lookup("mia").status, AuthStatus::ok) << "a disabled account still receives mail";
+  EXPECT_EQ(login("mia", "password", "smtp").status, AuthStatus::rejected) << "but cannot log in";
+  config::Config strict;
+  strict.core.lookup_disabled = false;
+  AuthService bouncing(m_store, *m_policy, strict, m_metrics);
+  EXPECT_EQ(bouncing.lookup("mia").status, AuthStatus::rejected) << "lookup_disabled = false: disabled = unknown";
   m_store.failing = true;
   EXPECT_EQ(m_service->lookup("mia").status, AuthStatus::tempfail);
 }

@@ -92,6 +92,21 @@ TEST(HashPolicy, PasswordsLongerThan72BytesMoveToArgon2idNotBcrypt) {
     ASSERT_TRUE(again && again->matched) << len;
     EXPECT_FALSE(again->new_hash) << "and it stays: no rehash loop";
   }
+  // A scheme that matched only part of the typed password (DES: 8 bytes, bcrypt: 72) is not
+  // rehashed from it: a typo past the limit would become the password and lock the real one out.
+  const std::string des = "{CRYPT}abJnggxhB/yWI"; // crypt("password123", "ab")
+  auto typo = policy.verify_and_update(SecretString("passwordXYZ"), des);
+  ASSERT_TRUE(typo && typo->matched) << "DES reads 8 bytes";
+  EXPECT_FALSE(typo->new_hash) << "a DES match of a longer password is not rehashed";
+  auto eight = policy.verify_and_update(SecretString("password"), des);
+  ASSERT_TRUE(eight && eight->matched);
+  EXPECT_TRUE(eight->new_hash) << "8 bytes are the whole DES password";
+  const std::string long_pw(100, 'q');
+  auto weak = scheme::bcrypt_hash(SecretString(long_pw), 4); // cost 4 < 5: weak
+  ASSERT_TRUE(weak);
+  auto variant = policy.verify_and_update(SecretString(std::string(72, 'q') + "ATTACKER"), *weak);
+  ASSERT_TRUE(variant && variant->matched) << "bcrypt reads 72 bytes";
+  EXPECT_FALSE(variant->new_hash) << "a weak bcrypt of a long password is not rehashed from a variant";
   const std::string pw72(72, 'a');
   auto r = policy.verify_and_update(SecretString(pw72), md5_hex(pw72));
   ASSERT_TRUE(r && r->matched && r->new_hash) << "72 bytes fit bcrypt";

@@ -43,6 +43,9 @@ struct CoreConfig {
   bool cache = false;       // positive auth cache (keyed hash of user+password+service+stored hash)
   int cache_ttl_s = 60;
   int gauge_refresh_s = 300; // accounts-per-status gauges are recomputed this often
+  // Userdb lookups (delivery through LDA/LMTP, the indexer, doveadm) find a disabled account:
+  // its mail keeps arriving while its logins are refused. false: disabled = unknown (mail bounces).
+  bool lookup_disabled = true;
 };
 
 struct ThrottleConfig {

@@ -53,8 +53,8 @@ public:
   Lane lane(std::string_view username, std::string_view remote_ip) const;
   const config::ThrottleConfig& throttle_config() const noexcept { return m_throttle.config(); }
   // Userdb-style lookup without a password (checkpassword AUTHORIZED=1, delivery, doveadm):
-  // ok / rejected (unknown, disabled) / tempfail. Grants are not consulted: they decide logins,
-  // not existence.
+  // ok / rejected (unknown; disabled unless [core] lookup_disabled) / tempfail. Grants are not
+  // consulted: they decide logins, not existence.
   AuthResult lookup(std::string_view username);
   // The store answers (readiness).
   bool ready();
@@ -79,6 +79,7 @@ private:
   VerifyPool m_pool;
   Throttle m_throttle;
   std::int64_t m_familiar_s;
+  bool m_lookup_disabled;
   std::unique_ptr<AuthCache> m_cache;
 };
 

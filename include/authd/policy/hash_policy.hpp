@@ -74,6 +74,7 @@ public:
 private:
   HashStatus status_of(const scheme::Parsed& parsed) const;
   static std::string scheme_name(const scheme::Parsed& parsed);
+  static bool truncated_match(const scheme::Parsed& parsed, SecretView password);
   const std::string& dummy_hash() const;
 
   // Sleeps until a mismatch that took `spent` has taken as long as a target verify.

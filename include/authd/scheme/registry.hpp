@@ -37,7 +37,8 @@ const Scheme& argon2id_scheme();
 inline constexpr std::size_t k_max_password_bytes = 1024;
 
 // A stored value that means "no password, account locked": empty, "!…" (shadow, usermod -L),
-// "*" and "*0"/"*1" (locked markers of several systems). A login against it is a rejection.
+// "*…" ("*", "*0", "*1", Solaris "*LK*"/"*NP*"; not a MySQL 4.1 "*"+40 hex), and the same behind
+// {CRYPT}. A login against it is a rejection.
 bool locked_marker(std::string_view stored) noexcept;
 
 // Front-door check for every password: not longer than k_max_password_bytes, no NUL byte.

@@ -142,7 +142,8 @@ Status check_new_username(std::string_view canonical);
 inline constexpr std::string_view k_all_services = "all";
 Status check_service(std::string_view service);
 
-// The grants of a new account: none = every service ("all" among them means the same); each
+// The grants of a new account: none (or "all" alone) = every service; "all" with others is an
+// error; each
 // name checked (ErrorKind::invalid_input); sorted, once each.
 Result<std::vector<std::string>> new_account_grants(const std::vector<std::string>& services);
 

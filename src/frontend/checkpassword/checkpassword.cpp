@@ -2,7 +2,8 @@
 // mod_authnz_external's pipe method (§3.1), as a thin client of authd's UNIX socket. It holds no
 // database credentials and links no HTTP or JSON library (start-up cost is paid per login).
 //   checkpassword mode: request "user\0password\0..." on fd 3 (at most 512 bytes); on success it
-//     sets USER, HOME, userdb_uid/userdb_gid + EXTRA and execs the reply program (argv[1..]);
+//     sets USER, HOME, userdb_uid/userdb_gid + EXTRA (stored values, else --default-uid/-gid/-home)
+//     and execs the reply program (argv[1..]);
 //     AUTHORIZED=1 is a lookup: AUTHORIZED=2 and exec on a known user, exit 3 on an unknown one.
 //     Exit 1 wrong password, 2 misuse (malformed input, nothing sent), 111 temporary failure.
 //   --pipe: "user\npassword\n" on stdin; exit 0 grant, 1 deny, 111 authd unreachable, 2 misuse.
@@ -69,6 +70,9 @@ struct Options {
   std::string socket;
   std::string service;
   int timeout_ms = 15000;
+  // userdb defaults for accounts without a stored uid/gid/home (--default-uid/-gid/-home): without
+  // them checkpassword-reply would fill in the helper's own uid (the "dovecot" user).
+  std::string default_uid, default_gid, default_home;
   std::vector<char*> program; // reply program and its arguments
 };
 
@@ -118,6 +122,54 @@ std::string clean_ip(const std::string& ip) {
   return ip.size() <= 64 && ip.find_first_not_of("0123456789abcdefABCDEF.:") == std::string::npos ? ip : "";
 }
 
+// --default-uid/--default-gid: a number or a system user/group name (Dovecot resolves names);
+// --default-home: an absolute path template with %u (user), %n (local part), %d (domain), %%.
+bool default_option(const std::string& arg, const std::string& v, Options& o, std::string& error) {
+  const bool id_ok = !v.empty() && v.size() <= 64 &&
+                     v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+  if (arg == "--default-uid" || arg == "--default-gid") {
+    if (!id_ok) {
+      error = arg + " takes a number or a user/group name";
+      return false;
+    }
+    (arg == "--default-uid" ? o.default_uid : o.default_gid) = v;
+    return true;
+  }
+  if (arg == "--default-home") {
+    if (!v.starts_with('/') || v.find_first_of("\t\n") != std::string::npos) {
+      error = "--default-home takes an absolute path (with %u, %n, %d)";
+      return false;
+    }
+    o.default_home = v;
+    return true;
+  }
+  error = "unknown option " + arg;
+  return false;
+}
+
+// The home template for one user; empty when the name cannot be a path component (a '/', "."
+// or "..": an account must never be handed someone else's directory).
+std::string expand_home(const std::string& tmpl, const std::string& user) {
+  const std::size_t at = user.rfind('@');
+  const std::string local = at == std::string::npos ? user : user.substr(0, at);
+  const std::string domain = at == std::string::npos ? "" : user.substr(at + 1);
+  for (const std::string& part : {local, domain}) {
+    if (part.find('/') != std::string::npos || part == "." || part == "..") {
+      return "";
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] != '%' || i + 1 == tmpl.size()) {
+      out.push_back(tmpl[i]);
+      continue;
+    }
+    const char k = tmpl[++i];
+    out += k == 'u' ? user : k == 'n' ? local : k == 'd' ? domain : std::string(1, k);
+  }
+  return out;
+}
+
 bool parse_args(int argc, char** argv, Options& o, std::string& error) {
   o.socket = env("AUTHD_SOCKET").empty() ? "/run/authd/authd.sock" : env("AUTHD_SOCKET");
   int i = 1;
@@ -126,6 +178,10 @@ bool parse_args(int argc, char** argv, Options& o, std::string& error) {
     const bool has_value = i + 1 < argc;
     if (arg == "--pipe") {
       o.pipe = true;
+    } else if (arg.starts_with("--default-") && has_value) {
+      if (!default_option(arg, argv[++i], o, error)) {
+        return false;
+      }
     } else if ((arg == "--socket" || arg == "--service" || arg == "--timeout") && has_value) {
       const std::string v = argv[++i];
       if (arg == "--socket") {
@@ -156,7 +212,8 @@ bool parse_args(int argc, char** argv, Options& o, std::string& error) {
   }
   o.program.push_back(nullptr);
   if (!o.pipe && o.program.size() < 2) {
-    error = "usage: authd-checkpassword [--socket PATH] PROGRAM [ARGS...]  |  --pipe [--socket PATH] [--service S]";
+    error = "usage: authd-checkpassword [--socket PATH] [--default-uid U --default-gid G --default-home TEMPLATE] "
+            "PROGRAM [ARGS...]  |  --pipe [--socket PATH] [--service S]";
     return false;
   }
   return true;
@@ -227,21 +284,29 @@ int run_pipe(const Options& o) {
 // Success: the environment checkpassword-reply turns into Dovecot's reply, then exec it.
 int exec_reply(const Options& o, const std::string& reply_body, bool lookup) {
   const std::string user = json_field(reply_body, "user");
-  const std::string home = json_field(reply_body, "home");
-  const std::string uid = json_field(reply_body, "uid");
-  const std::string gid = json_field(reply_body, "gid");
+  const auto stored = [&](const char* key, const std::string& fallback) {
+    const std::string v = json_field(reply_body, key);
+    return v.empty() || v == "null" ? fallback : v;
+  };
+  const std::string uid = stored("uid", o.default_uid);
+  const std::string gid = stored("gid", o.default_gid);
   if (user.empty() || user.find('\t') != std::string::npos) {
     std::cerr << "authd-checkpassword: authd answered without a usable user name\n";
+    return k_tempfail;
+  }
+  const std::string home = stored("home", o.default_home.empty() ? "" : expand_home(o.default_home, user));
+  if (home.empty() && !o.default_home.empty()) {
+    std::cerr << "authd-checkpassword: user name cannot be a home directory under --default-home\n";
     return k_tempfail;
   }
   ::setenv("USER", user.c_str(), 1);
   home.empty() ? ::unsetenv("HOME") : ::setenv("HOME", home.c_str(), 1); // never an inherited HOME
   std::string extra;
-  if (!uid.empty() && uid != "null") {
+  if (!uid.empty()) {
     ::setenv("userdb_uid", uid.c_str(), 1);
     extra += "userdb_uid";
   }
-  if (!gid.empty() && gid != "null") {
+  if (!gid.empty()) {
     ::setenv("userdb_gid", gid.c_str(), 1);
     extra += extra.empty() ? "userdb_gid" : " userdb_gid";
   }

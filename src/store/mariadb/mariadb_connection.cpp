@@ -170,7 +170,7 @@ private:
 
 const Dialect k_mariadb = {"mariadb", "START TRANSACTION", "INSERT IGNORE",
                            "SELECT GET_LOCK('authd_migrate', 30)", "SELECT RELEASE_LOCK('authd_migrate')",
-                           "SELECT RELEASE_LOCK('authd_migrate')", mariadb_migrations};
+                           "SELECT RELEASE_LOCK('authd_migrate')", " FOR UPDATE", mariadb_migrations};
 
 Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarget& t, int timeout_ms) {
   static std::once_flag init;

@@ -120,7 +120,7 @@ private:
 } // namespace
 
 const Dialect k_sqlite = {"sqlite", "BEGIN IMMEDIATE", "INSERT OR IGNORE", "BEGIN IMMEDIATE", "COMMIT",
-                          "ROLLBACK", sqlite_migrations};
+                          "ROLLBACK", "", sqlite_migrations};
 
 Result<std::unique_ptr<SqlConnection>> open_sqlite_connection(const std::string& path, int timeout_ms) {
   sqlite3* db = nullptr;
