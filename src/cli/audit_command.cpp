@@ -62,15 +62,20 @@ struct Row {
   std::string status;
   bool current = false;
   bool legacy = false; // legacy or wrapped
+  std::string note;    // a stored name that is not canonical: it cannot log in
 };
 
 Row classify(const policy::HashPolicy& policy, const store::Account& a) {
-  if (scheme::locked_marker(a.password_hash)) {
-    return {"locked", "locked", false, false};
+  Row row{"locked", "locked", false, false, ""};
+  if (!scheme::locked_marker(a.password_hash)) {
+    const auto c = policy.classify(a.password_hash);
+    row = {c.scheme, policy::to_string(c.status), c.status == policy::HashStatus::current,
+           c.status == policy::HashStatus::legacy || c.status == policy::HashStatus::wrapped, ""};
   }
-  const auto c = policy.classify(a.password_hash);
-  return {c.scheme, policy::to_string(c.status), c.status == policy::HashStatus::current,
-          c.status == policy::HashStatus::legacy || c.status == policy::HashStatus::wrapped};
+  if (const auto canon = store::normalize_username(a.username); !canon || *canon != a.username) {
+    row.note = "name not canonical: it cannot log in (authctl user delete removes it)";
+  }
+  return row;
 }
 
 void print_row(const AuditOptions& o, const store::Account& a, const Row& c, bool first) {
@@ -80,6 +85,9 @@ void print_row(const AuditOptions& o, const store::Account& a, const Row& c, boo
                           {"enabled", a.enabled}, {"last_login_at", a.last_login_at ? nlohmann::json(last) : nlohmann::json(nullptr)},
                           {"password_changed_at", iso_time(a.password_changed_at)},
                           {"all_services", a.all_services}, {"services", a.services}};
+    if (!c.note.empty()) {
+      row["note"] = c.note;
+    }
     std::cout << (first ? "\n    " : ",\n    ") << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else if (o.format == "csv") {
     std::cout << csv_field(a.username) << "," << c.scheme << "," << c.status << ","
@@ -87,7 +95,7 @@ void print_row(const AuditOptions& o, const store::Account& a, const Row& c, boo
   } else {
     std::cout << std::left << std::setw(28) << a.username << " " << std::setw(18) << c.scheme << " " << std::setw(8)
               << c.status << " " << std::setw(8) << (a.enabled ? "yes" : "no") << " "
-              << (last.empty() ? "never" : last) << "\n";
+              << (last.empty() ? "never" : last) << (c.note.empty() ? "" : "  (" + c.note + ")") << "\n";
   }
 }
 
@@ -137,7 +145,7 @@ int audit(Context& ctx, const AuditOptions& o) {
     ++t.by_scheme[c.scheme];
     ++t.by_status[c.status];
     t.enabled_legacy = t.enabled_legacy || (c.legacy && a.enabled);
-    if (o.all || !c.current) {
+    if (o.all || !c.current || !c.note.empty()) {
       print_row(o, a, c, first);
       first = false;
     }

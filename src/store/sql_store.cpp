@@ -199,8 +199,8 @@ Result<bool> SqlStore::swap_hash(std::int64_t id, std::string_view expected, std
 }
 
 Status SqlStore::change_user(std::string_view username, std::string_view sql, std::vector<SqlValue> params,
-                             const Event& event) {
-  auto name = normalize_username(username);
+                             const Event& event, bool exact) {
+  auto name = exact ? Result<std::string>(std::string(username)) : normalize_username(username);
   if (!name) {
     return tl::unexpected(name.error());
   }
@@ -235,7 +235,15 @@ Status SqlStore::set_enabled(std::string_view username, bool enabled, const Even
 }
 
 Status SqlStore::remove(std::string_view username, const Event& event) {
-  return change_user(username, "DELETE FROM accounts WHERE username = ?", {}, event);
+  constexpr std::string_view sql = "DELETE FROM accounts WHERE username = ?";
+  auto done = change_user(username, sql, {}, event);
+  if (done || (done.error().kind != ErrorKind::not_found && done.error().kind != ErrorKind::invalid_input)) {
+    return done;
+  }
+  // A name stored in a form that is not canonical (an older build, another tool): it can never
+  // log in, and the operator can remove it by its exact bytes.
+  auto exact = change_user(username, sql, {}, event, true);
+  return exact ? exact : done;
 }
 
 Status SqlStore::grant(std::string_view username, std::string_view service, const Event& event) {

@@ -76,8 +76,9 @@ private:
   Result<int> read_version(SqlConnection& conn);
   static Status write_event(SqlConnection& conn, const Event& event, std::string_view username);
   // UPDATE/DELETE by username plus its event; ErrorKind::not_found when no row matched.
+  // exact: the name as stored, not normalised (removing a non-canonical row).
   Status change_user(std::string_view username, std::string_view sql, std::vector<SqlValue> params,
-                     const Event& event);
+                     const Event& event, bool exact = false);
   // grant/revoke: the rules of grant_rules.hpp in one transaction with the event.
   Status change_grants(std::string_view username, std::string_view service, const Event& event, bool give);
   // Fills `services` of the page's accounts (ids ascending) from one query.

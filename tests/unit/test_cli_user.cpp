@@ -84,6 +84,25 @@ TEST_F(AuthctlUser, RevokingTheLastGrantClosesTheAccount) {
   EXPECT_EQ(ctl({"user", "revoke", "nobody", "imap"}).exit_code, 1);
 }
 
+// Rows written by other tools (or older builds) with a name that is not canonical cannot log in:
+// audit says so, and user delete removes them by their exact bytes.
+TEST_F(AuthctlUser, NonCanonicalStoredNamesAreReportedAndRemovable) {
+  ASSERT_EQ(ctl({"user", "add", "bob", "--hash", k_md5}).exit_code, 0);
+  auto ins = test::run_process({"/usr/bin/sqlite3", m_db,
+                                "INSERT INTO accounts (username, password_hash, enabled, created_at, password_changed_at) "
+                                "VALUES (' sp', '" + k_md5 + "', 1, 0, 0), ('Upper', '" + k_md5 + "', 1, 0, 0)"});
+  ASSERT_EQ(ins.exit_code, 0) << ins.err;
+  auto audit = nlohmann::json::parse(ctl({"audit", "--format", "json"}).out);
+  int flagged = 0;
+  for (const auto& a : audit["accounts"]) {
+    flagged += a.contains("note") ? 1 : 0;
+  }
+  EXPECT_EQ(flagged, 2) << audit.dump();
+  EXPECT_EQ(ctl({"user", "delete", " sp"}).exit_code, 0) << "removable by its exact bytes";
+  EXPECT_EQ(ctl({"user", "delete", "Upper"}).exit_code, 0);
+  EXPECT_EQ(ctl({"user", "list"}).out, "bob\tenabled\tplain_md5\tlegacy\tall\n") << "bob untouched";
+}
+
 // One person, one name (CONTRACT.md user names): refused or normalised at add.
 TEST_F(AuthctlUser, NamesAreCanonical) {
   ASSERT_EQ(ctl({"user", "add", "bob", "--hash", k_md5}).exit_code, 0);
