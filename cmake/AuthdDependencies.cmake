@@ -26,3 +26,5 @@ find_library(UNISTRING_LIBRARY unistring REQUIRED)
 add_library(Unistring::Unistring UNKNOWN IMPORTED)
 set_target_properties(Unistring::Unistring PROPERTIES IMPORTED_LOCATION "${UNISTRING_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${UNISTRING_INCLUDE_DIR}")
+# systemd socket activation and readiness/reload notification (sd_listen_fds_with_names, sd_notify).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)

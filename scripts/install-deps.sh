@@ -10,14 +10,14 @@ APT=(apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600)
 
 BUILD_PKGS=(
   cmake g++ make pkg-config ca-certificates
-  libmariadb-dev libmariadb-dev-compat libcrypt-dev libsodium-dev libunistring-dev libcpp-httplib-dev libboost-dev libssl-dev
+  libmariadb-dev libmariadb-dev-compat libcrypt-dev libsodium-dev libunistring-dev libsystemd-dev libcpp-httplib-dev libboost-dev libssl-dev
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev scdoc
 )
 TEST_PKGS=(
   mariadb-server mariadb-client dovecot-core dovecot-imapd dovecot-lmtpd apache2 libapache2-mod-authnz-external
   apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
-  nginx procps iproute2 docker-compose time hyperfine wrk clang
+  nginx procps iproute2 systemd docker-compose time hyperfine wrk clang
 )
 # What differs between the releases: clang's runtime (sanitizers, libFuzzer) and Dovecot — 2.3
 # on Debian 12 (checkpassword), 2.4 on Debian 13 (the Lua passdb with a JSON module).

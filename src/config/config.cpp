@@ -1,5 +1,6 @@
 #include "authd/config/config.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +27,35 @@ struct Key {
   long long min = 0; // integers only
   long long max = 0;
   Status (*check)(std::string_view item) = nullptr; // strings and string arrays: each value
+  // restart: bound or opened once at start (listeners, store, pools, privileges); a SIGHUP
+  // reload names a change and keeps the running value. live: takes effect at the reload.
+  bool restart = false;
 };
+
+constexpr bool k_restart = true;
+
+Status check_listen(std::string_view item) {
+  auto a = parse_listen(item);
+  return a ? Status{} : Status(tl::unexpected(a.error()));
+}
+
+Status check_octal_mode(std::string_view item) {
+  unsigned long mode = 0;
+  const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), mode, 8);
+  if (item.empty() || ec != std::errc() || p != item.data() + item.size() || mode > 0777) {
+    return fail(ErrorKind::invalid_input, "must be an octal file mode from \"0000\" to \"0777\", e.g. \"0660\"");
+  }
+  return {};
+}
+
+Status check_log_level(std::string_view item) {
+  for (std::string_view level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    if (item == level) {
+      return {};
+    }
+  }
+  return fail(ErrorKind::invalid_input, "must be trace, debug, info, warn, error, critical or off");
+}
 
 Status check_cidr(std::string_view item) {
   auto net = parse_cidr(item);
@@ -35,10 +64,10 @@ Status check_cidr(std::string_view item) {
 
 // The one key table. Defaults live in the structs of config.hpp; docs in docs/CONFIG.md.
 const Key k_keys[] = {
-    {"store", "url", +[](Config& c) -> std::string& { return c.store.url; }},
-    {"store", "timeout_ms", +[](Config& c) -> int& { return c.store.timeout_ms; }, 100, 600000},
-    {"store", "pool_size", +[](Config& c) -> int& { return c.store.pool_size; }, 1, 256},
-    {"store", "password_file", +[](Config& c) -> std::string& { return c.store.password_file; }},
+    {"store", "url", +[](Config& c) -> std::string& { return c.store.url; }, 0, 0, nullptr, k_restart},
+    {"store", "timeout_ms", +[](Config& c) -> int& { return c.store.timeout_ms; }, 100, 600000, nullptr, k_restart},
+    {"store", "pool_size", +[](Config& c) -> int& { return c.store.pool_size; }, 1, 256, nullptr, k_restart},
+    {"store", "password_file", +[](Config& c) -> std::string& { return c.store.password_file; }, 0, 0, nullptr, k_restart},
     {"policy", "target", +[](Config& c) -> policy::Target& { return c.policy.target; }},
     {"policy", "bcrypt_cost", +[](Config& c) -> int& { return c.policy.bcrypt_cost; }, 4, 31},
     {"policy", "argon2_ops", +[](Config& c) -> std::uint32_t& { return c.policy.argon2.ops; }, 1, 1000},
@@ -47,8 +76,8 @@ const Key k_keys[] = {
     {"policy", "bare_base64_md5", +[](Config& c) -> bool& { return c.policy.identify.bare_base64_md5; }},
     {"policy", "bare_des", +[](Config& c) -> bool& { return c.policy.identify.bare_des; }},
     {"policy", "bare_mysql323", +[](Config& c) -> bool& { return c.policy.identify.bare_mysql323; }},
-    {"http", "listen", +[](Config& c) -> std::vector<std::string>& { return c.http.listen; }},
-    {"http", "threads", +[](Config& c) -> int& { return c.http.threads; }, 1, 1024},
+    {"http", "listen", +[](Config& c) -> std::vector<std::string>& { return c.http.listen; }, 0, 0, check_listen, k_restart},
+    {"http", "threads", +[](Config& c) -> int& { return c.http.threads; }, 1, 1024, nullptr, k_restart},
     {"http", "max_connections", +[](Config& c) -> int& { return c.http.max_connections; }, 16, 1000000},
     {"http", "max_connections_per_peer", +[](Config& c) -> int& { return c.http.max_connections_per_peer; }, 1, 1000000},
     {"http", "keepalive_timeout_s", +[](Config& c) -> int& { return c.http.keepalive_timeout_s; }, 1, 3600},
@@ -56,14 +85,14 @@ const Key k_keys[] = {
     {"http", "body_timeout_s", +[](Config& c) -> int& { return c.http.body_timeout_s; }, 1, 600},
     {"http", "drain_timeout_s", +[](Config& c) -> int& { return c.http.drain_timeout_s; }, 0, 600},
     {"http", "max_header_bytes", +[](Config& c) -> std::size_t& { return c.http.max_header_bytes; }, 1024, 1048576},
-    {"http", "socket_mode", +[](Config& c) -> std::string& { return c.http.socket_mode; }},
-    {"http", "socket_group", +[](Config& c) -> std::string& { return c.http.socket_group; }},
+    {"http", "socket_mode", +[](Config& c) -> std::string& { return c.http.socket_mode; }, 0, 0, check_octal_mode, k_restart},
+    {"http", "socket_group", +[](Config& c) -> std::string& { return c.http.socket_group; }, 0, 0, nullptr, k_restart},
     {"http", "bearer_token", +[](Config& c) -> std::string& { return c.http.bearer_token; }},
     {"http", "trusted_proxies", +[](Config& c) -> std::vector<std::string>& { return c.http.trusted_proxies; }, 0, 0, check_cidr},
     {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
     {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
-    {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256},
-    {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000},
+    {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256, nullptr, k_restart},
+    {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000, nullptr, k_restart},
     {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
     {"core", "cache_ttl_s", +[](Config& c) -> int& { return c.core.cache_ttl_s; }, 1, 86400},
     {"core", "gauge_refresh_s", +[](Config& c) -> int& { return c.core.gauge_refresh_s; }, 1, 86400},
@@ -75,9 +104,9 @@ const Key k_keys[] = {
     {"throttle", "familiar_days", +[](Config& c) -> int& { return c.throttle.familiar_days; }, 0, 3650},
     {"throttle", "hold_max_ms", +[](Config& c) -> int& { return c.throttle.hold_max_ms; }, 0, 60000},
     {"throttle", "max_entries", +[](Config& c) -> int& { return c.throttle.max_entries; }, 100, 10000000},
-    {"daemon", "user", +[](Config& c) -> std::string& { return c.daemon.user; }},
-    {"daemon", "group", +[](Config& c) -> std::string& { return c.daemon.group; }},
-    {"daemon", "log_level", +[](Config& c) -> std::string& { return c.daemon.log_level; }},
+    {"daemon", "user", +[](Config& c) -> std::string& { return c.daemon.user; }, 0, 0, nullptr, k_restart},
+    {"daemon", "group", +[](Config& c) -> std::string& { return c.daemon.group; }, 0, 0, nullptr, k_restart},
+    {"daemon", "log_level", +[](Config& c) -> std::string& { return c.daemon.log_level; }, 0, 0, check_log_level},
 };
 
 std::string where(const std::string& source, const toml::node& node, std::string_view section,
@@ -116,6 +145,11 @@ struct Assign {
       return bad("must be a string");
     }
     ref(config) = *node.value<std::string>();
+    if (key.check != nullptr) {
+      if (auto ok = key.check(ref(config)); !ok) {
+        return bad(ok.error().message);
+      }
+    }
     return {};
   }
   Status operator()(Ref<bool> ref) const {
@@ -183,12 +217,38 @@ Status apply(Config& config, const toml::table& root, const std::string& source)
       if (auto ok = std::visit(Assign{config, node, *key, at}, key->ref); !ok) {
         return ok;
       }
+      config.lines[std::string(section_name.str()) + "." + std::string(name.str())] = static_cast<int>(node.source().begin.line);
     }
   }
   return {};
 }
 
 } // namespace
+
+std::string Config::origin(std::string_view section, std::string_view key) const {
+  const auto it = lines.find(std::string(section) + "." + std::string(key));
+  const std::string name = "[" + std::string(section) + "] " + std::string(key);
+  return it == lines.end() ? source + ": " + name + " (default)" : source + ":" + std::to_string(it->second) + ": " + name;
+}
+
+std::vector<std::string> keep_restart_settings(const Config& running, Config& loaded) {
+  std::vector<std::string> kept;
+  Config from = running; // the key table's refs take a mutable Config
+  for (const Key& key : k_keys) {
+    if (!key.restart) {
+      continue;
+    }
+    std::visit(
+        [&](auto ref) {
+          if (ref(from) != ref(loaded)) {
+            kept.push_back("[" + std::string(key.section) + "] " + std::string(key.name));
+            ref(loaded) = ref(from);
+          }
+        },
+        key.ref);
+  }
+  return kept;
+}
 
 std::string default_config_path() {
   const char* env = std::getenv("AUTHD_CONFIG");
@@ -203,6 +263,10 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
     if (auto ok = apply(config, root, source_name); !ok) {
       return tl::unexpected(ok.error());
     }
+    if (config.http.listen.empty()) {
+      return fail(ErrorKind::invalid_input, config.origin("http", "listen") +
+                                                ": is empty: authd would accept no connection (socket activation ignores it)");
+    }
   } catch (const toml::parse_error& e) {
     return fail(ErrorKind::invalid_input, source_name + ":" + std::to_string(e.source().begin.line) +
                                               ": " + std::string(e.description()));
@@ -212,11 +276,15 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
 
 Result<Config> load_config(const std::string& path, bool must_exist) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) {
     if (must_exist) {
       return fail(ErrorKind::invalid_input, path + ": config file not found");
     }
     return Config{};
+  }
+  if (type == std::filesystem::file_type::directory) {
+    return fail(ErrorKind::invalid_input, path + ": is a directory, not a config file");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -233,17 +301,25 @@ Status resolve_store_password(Config& config) {
   if (file.empty()) {
     return {};
   }
+  const std::string at_key = config.store.password_file.empty() ? "$AUTHD_DB_PASSWORD_FILE" : config.origin("store", "password_file");
   std::ifstream in(file);
   std::string password;
   if (!in || !std::getline(in, password)) {
-    return fail(ErrorKind::invalid_input, file + ": cannot read the database password");
+    return fail(ErrorKind::invalid_input, at_key + ": cannot read the database password from " + file);
+  }
+  if (!password.empty() && password.back() == '\r') {
+    password.pop_back(); // a file written on Windows: the CR is not part of the password
+  }
+  if (password.empty()) {
+    return fail(ErrorKind::invalid_input, at_key + ": " + file + " holds an empty first line, not a password");
   }
   std::string& url = config.store.url;
   const std::size_t scheme_end = url.find("://");
   const std::size_t at = url.find('@');
   if (scheme_end == std::string::npos || at == std::string::npos || url.find(':', scheme_end + 3) < at) {
-    return fail(ErrorKind::invalid_input, "store.password_file needs a URL of the form mariadb://USER@HOST/DB (no password)");
+    return fail(ErrorKind::invalid_input, at_key + ": needs a store URL of the form mariadb://USER@HOST/DB (no password)");
   }
+  config.store.url_as_written = url;
   std::string encoded;
   for (const char ch : password) {
     const auto c = static_cast<unsigned char>(ch);
@@ -258,12 +334,16 @@ Status resolve_store_password(Config& config) {
 // Secrets never leave in a dump: the store URL's password and the bearer token are masked.
 std::string redact_url(const std::string& url) {
   const std::size_t scheme_end = url.find("://");
-  const std::size_t at = url.find('@');
-  if (scheme_end == std::string::npos || at == std::string::npos || at < scheme_end) {
+  if (scheme_end == std::string::npos) {
     return url;
   }
-  const std::size_t colon = url.find(':', scheme_end + 3);
-  return (colon == std::string::npos || colon > at) ? url : url.substr(0, colon + 1) + "***" + url.substr(at);
+  const std::size_t rest = scheme_end + 3;
+  const std::size_t at = url_userinfo_end(std::string_view(url).substr(rest));
+  if (at == std::string::npos) {
+    return url;
+  }
+  const std::size_t colon = url.find(':', rest);
+  return (colon == std::string::npos || colon > rest + at) ? url : url.substr(0, colon + 1) + "***" + url.substr(rest + at);
 }
 
 std::string dump_config(const Config& original) {

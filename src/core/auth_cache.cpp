@@ -4,8 +4,23 @@
 
 namespace authd::core {
 
-AuthCache::AuthCache(std::chrono::seconds ttl, std::size_t capacity) : m_ttl(ttl), m_capacity(capacity) {
+AuthCache::AuthCache(std::chrono::seconds ttl, std::size_t capacity, bool enabled)
+    : m_ttl(ttl), m_capacity(capacity), m_enabled(enabled) {
   randombytes_buf(m_secret.data(), m_secret.size());
+}
+
+void AuthCache::configure(bool enabled, std::chrono::seconds ttl) {
+  std::lock_guard lock(m_mutex);
+  m_enabled = enabled;
+  m_ttl = ttl;
+  if (!enabled) {
+    m_entries.clear();
+  }
+}
+
+bool AuthCache::enabled() const {
+  std::lock_guard lock(m_mutex);
+  return m_enabled;
 }
 
 std::string AuthCache::key(std::string_view user, SecretView password, std::string_view service,
@@ -34,7 +49,7 @@ bool AuthCache::hit(std::string_view user, SecretView password, std::string_view
   if (it == m_entries.end()) {
     return false;
   }
-  if (Clock::now() > it->second) {
+  if (!m_enabled || Clock::now() - it->second > m_ttl) {
     m_entries.erase(it);
     return false;
   }
@@ -45,13 +60,16 @@ void AuthCache::remember(std::string_view user, SecretView password, std::string
   const std::string k = key(user, password, service, stored);
   const auto now = Clock::now();
   std::lock_guard lock(m_mutex);
+  if (!m_enabled) {
+    return;
+  }
   if (m_entries.size() >= m_capacity) {
-    std::erase_if(m_entries, [&](const auto& kv) { return kv.second < now; });
+    std::erase_if(m_entries, [&](const auto& kv) { return now - kv.second > m_ttl; });
     if (m_entries.size() >= m_capacity) {
       m_entries.clear();
     }
   }
-  m_entries[k] = now + m_ttl;
+  m_entries[k] = now;
 }
 
 } // namespace authd::core

@@ -17,7 +17,10 @@ namespace authd::core {
 class AuthCache {
 public:
   using Clock = std::chrono::steady_clock;
-  AuthCache(std::chrono::seconds ttl, std::size_t capacity);
+  AuthCache(std::chrono::seconds ttl, std::size_t capacity, bool enabled = true);
+  // A SIGHUP reload; turning the cache off forgets every entry.
+  void configure(bool enabled, std::chrono::seconds ttl);
+  bool enabled() const;
   bool hit(std::string_view user, SecretView password, std::string_view service, std::string_view stored_hash);
   void remember(std::string_view user, SecretView password, std::string_view service, std::string_view stored_hash);
 
@@ -26,8 +29,9 @@ private:
   std::array<unsigned char, 32> m_secret{};
   std::chrono::seconds m_ttl;
   std::size_t m_capacity;
-  std::mutex m_mutex;
-  std::unordered_map<std::string, Clock::time_point> m_entries;
+  bool m_enabled;
+  mutable std::mutex m_mutex;
+  std::unordered_map<std::string, Clock::time_point> m_entries; // key -> when it was remembered
 };
 
 } // namespace authd::core

@@ -35,15 +35,30 @@ const char* to_string(AuthStatus status) noexcept {
 
 AuthService::AuthService(store::CredentialStore& store, const policy::HashPolicy& policy, const config::Config& config,
                          Metrics& metrics)
-    : m_store(store), m_policy(policy), m_metrics(metrics),
+    : m_store(store), m_policy(std::shared_ptr<const policy::HashPolicy>(), &policy), m_metrics(metrics),
       m_pool(config.core.verify_threads, config.core.queue_size), m_throttle(config.throttle),
       m_familiar_s(std::int64_t{config.throttle.familiar_days} * 86400), m_lookup_disabled(config.core.lookup_disabled) {
   // spdlog creates its registry on first use; make that happen here, before request threads log
   // concurrently (libspdlog is not instrumented for TSan, which would see that first use as a race).
   (void)spdlog::default_logger_raw();
-  if (config.core.cache) {
-    m_cache = std::make_unique<AuthCache>(std::chrono::seconds(config.core.cache_ttl_s), 10000);
+  m_cache = std::make_unique<AuthCache>(std::chrono::seconds(config.core.cache_ttl_s), 10000, config.core.cache);
+}
+
+void AuthService::reconfigure(const config::Config& config) {
+  auto policy = std::make_shared<const policy::HashPolicy>(config.policy);
+  {
+    std::lock_guard lock(m_policy_mutex);
+    m_policy = std::move(policy);
   }
+  m_throttle.reconfigure(config.throttle);
+  m_familiar_s = std::int64_t{config.throttle.familiar_days} * 86400;
+  m_lookup_disabled = config.core.lookup_disabled;
+  m_cache->configure(config.core.cache, std::chrono::seconds(config.core.cache_ttl_s));
+}
+
+std::shared_ptr<const policy::HashPolicy> AuthService::current_policy() const {
+  std::lock_guard lock(m_policy_mutex);
+  return m_policy;
 }
 
 AuthService::~AuthService() = default;
@@ -69,11 +84,11 @@ Status AuthService::verify(const std::function<void()>& job, Lane lane) {
 }
 
 // Unknown user, disabled or locked account: the same answer at the same cost as a wrong password.
-AuthResult AuthService::reject(const AuthRequest& r, const std::string& user, SecretView password, const char* why,
-                               const std::string& source, Lane lane) {
+AuthResult AuthService::reject(const AuthRequest& r, const policy::HashPolicy& policy, const std::string& user,
+                               SecretView password, const char* why, const std::string& source, Lane lane) {
   AuthResult res;
   res.status = AuthStatus::rejected;
-  if (!verify([&] { m_policy.dummy_verify(password); }, lane)) {
+  if (!verify([&] { policy.dummy_verify(password); }, lane)) {
     res.status = AuthStatus::tempfail;
     why = "verify queue full";
   } else {
@@ -127,9 +142,10 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   const std::string service(r.service.empty() ? k_default_service : r.service);
   const std::string source = Throttle::source_of(r.remote_ip);
   const auto name = store::normalize_username(r.username);
+  const auto policy = current_policy(); // one policy for the whole login, even across a reload
   // An empty password never logs in (a stored hash of "" is not a password the user chose).
   if (!name || r.password.empty() || !scheme::check_password(r.password)) {
-    return reject(r, "", r.password, name ? "password refused" : "invalid user name", source, Lane::suspect);
+    return reject(r, *policy, "", r.password, name ? "password refused" : "invalid user name", source, Lane::suspect);
   }
   AuthResult res;
   std::optional<Result<std::optional<store::Account>>> looked_up;
@@ -149,12 +165,12 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   if (!*found || !(*found)->enabled || scheme::locked_marker((*found)->password_hash)) {
-    return reject(r, *name, r.password, !*found ? "unknown user" : "disabled or locked", source, lane);
+    return reject(r, *policy, *name, r.password, !*found ? "unknown user" : "disabled or locked", source, lane);
   }
   const store::Account& account = **found;
   res.user = account.username;
   const bool allowed = store::allowed(account, service);
-  if (m_cache && allowed && m_cache->hit(account.username, r.password, service, account.password_hash)) {
+  if (allowed && m_cache->hit(account.username, r.password, service, account.password_hash)) {
     res.status = AuthStatus::ok;
     res.scheme = "cached";
     res.account = account;
@@ -164,7 +180,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   Result<policy::VerifyOutcome> outcome = fail(ErrorKind::internal, "not run");
-  if (!verify([&] { outcome = m_policy.verify_and_update(r.password, account.password_hash, true); }, lane)) {
+  if (!verify([&] { outcome = policy->verify_and_update(r.password, account.password_hash, true); }, lane)) {
     res.status = AuthStatus::tempfail;
     log(r, res, "verify queue full");
     return res;
@@ -182,7 +198,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     res.status = AuthStatus::rejected;
     res.user.clear();
   } else {
-    upgrade(account, *outcome, res);
+    upgrade(*policy, account, *outcome, res);
     res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
     // Only a login the account may make counts (last login, familiar sources): a 403 does not.
     if (allowed) {
@@ -191,7 +207,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
         m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
       }
     }
-    if (m_cache && allowed) {
+    if (allowed) {
       m_cache->remember(account.username, r.password, service,
                         res.upgraded ? *outcome->new_hash : account.password_hash);
     }
@@ -205,11 +221,12 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   return res;
 }
 
-void AuthService::upgrade(const store::Account& account, const policy::VerifyOutcome& outcome, AuthResult& res) {
+void AuthService::upgrade(const policy::HashPolicy& policy, const store::Account& account,
+                          const policy::VerifyOutcome& outcome, AuthResult& res) {
   if (!outcome.new_hash) {
     return;
   }
-  const std::string to = m_policy.classify(*outcome.new_hash).scheme; // argon2id for a long password
+  const std::string to = policy.classify(*outcome.new_hash).scheme; // argon2id for a long password
   const store::Event event{0, account.username, "upgrade", "authd", outcome.scheme, to, ""};
   auto won = m_store.swap_hash(account.id, account.password_hash, *outcome.new_hash, event);
   const char* result = !won ? "failed" : (*won ? "written" : "cas_lost");
@@ -249,8 +266,9 @@ bool AuthService::ready() { return static_cast<bool>(m_store.ping()); }
 
 Status AuthService::refresh_gauges() {
   std::map<std::string, double> counts = {{"current", 0}, {"weak", 0}, {"legacy", 0}, {"wrapped", 0}, {"invalid", 0}};
+  const auto policy = current_policy();
   auto ok = m_store.for_each([&](const store::Account& a) {
-    counts[policy::to_string(m_policy.classify(a.password_hash).status)] += 1;
+    counts[policy::to_string(policy->classify(a.password_hash).status)] += 1;
     return true;
   });
   if (!ok) {

@@ -110,10 +110,10 @@ void Throttle::count(const std::string& key, std::uint64_t pair, Clock::time_poi
 }
 
 void Throttle::failure(const std::string& source, const std::string& user, std::uint64_t pair, Clock::time_point now) {
+  std::lock_guard lock(m_mutex);
   if (!m_config.enabled) {
     return;
   }
-  std::lock_guard lock(m_mutex);
   if (!source.empty()) {
     count("s:" + source, pair, now);
   }
@@ -143,6 +143,18 @@ void Throttle::remember_familiar(const std::string& user, const std::string& sou
 std::size_t Throttle::tracked() const {
   std::lock_guard lock(m_mutex);
   return m_entries.size();
+}
+
+config::ThrottleConfig Throttle::config() const {
+  std::lock_guard lock(m_mutex);
+  return m_config;
+}
+
+void Throttle::reconfigure(const config::ThrottleConfig& config) {
+  std::lock_guard lock(m_mutex);
+  m_config = config;
+  m_entries.set_capacity(static_cast<std::size_t>(config.max_entries));
+  m_familiar.set_capacity(static_cast<std::size_t>(config.max_entries));
 }
 
 } // namespace authd::core

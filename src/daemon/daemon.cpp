@@ -1,5 +1,7 @@
-// authd: load the config, open and migrate the store, serve HTTP on every listener, stop cleanly
-// on SIGTERM/SIGINT (in-flight requests finish), reopen logs on SIGHUP (stderr: nothing to do).
+// authd: load the config, open and migrate the store, serve HTTP on every listener (bound here or
+// passed by systemd), reload the config on SIGHUP, stop cleanly on SIGTERM/SIGINT (in-flight
+// requests finish within [http] drain_timeout_s). Tells systemd (Type=notify) when it is ready,
+// reloading and stopping.
 #include "daemon.hpp"
 
 #include <atomic>
@@ -18,22 +20,15 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
 #include "authd/frontend/http_frontend.hpp"
+#include "settings.hpp"
 
 namespace authd::daemon {
 namespace {
-
-struct Options {
-  std::string config_path = config::default_config_path();
-  bool config_given = std::getenv("AUTHD_CONFIG") != nullptr;
-  std::string store_url;
-  std::vector<std::string> listen;
-  bool check_config = false;
-  bool dump_config = false;
-};
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("authd");
@@ -102,7 +97,35 @@ void raise_fd_limit(const config::Config& cfg, std::size_t listeners) {
   }
 }
 
-int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
+// SIGHUP: the file again, through the same checks as a start. Refused: the running settings
+// stay, and the log says why. Accepted: what can change live does; what needs a restart is named.
+void reload(const Options& options, config::Config& running, core::AuthService& service,
+            frontend::HttpFrontend& http) {
+  ::sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", static_cast<unsigned long long>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count()));
+  auto loaded = load_settings(options, Load::reload);
+  if (loaded && !running.store.url_as_written.empty() && loaded->store.url == running.store.url_as_written) {
+    loaded->store.url = running.store.url; // the same URL; its password came from the file at start
+    loaded->store.url_as_written = running.store.url_as_written;
+  }
+  if (!loaded) {
+    spdlog::error("SIGHUP: {}: configuration refused, the running one stays", loaded.error().message);
+  } else {
+    for (const std::string& key : config::keep_restart_settings(running, *loaded)) {
+      spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
+    }
+    running = std::move(*loaded);
+    spdlog::set_level(spdlog::level::from_str(running.daemon.log_level));
+    service.reconfigure(running);
+    http.reconfigure(running);
+    spdlog::info("SIGHUP: configuration {} reloaded: target {} cost {}", running.source,
+                 policy::to_string(running.policy.target), running.policy.bcrypt_cost);
+  }
+  ::sd_notify(0, "READY=1");
+}
+
+int serve(const Options& options, config::Config cfg) {
+  const std::vector<std::string> listen = cfg.http.listen;
   raise_fd_limit(cfg, listen.size());
   sigset_t signals;
   sigemptyset(&signals);
@@ -112,6 +135,12 @@ int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread inherits: only sigwait sees them
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (uses_default_store(cfg, !options.store_url.empty())) {
+    if (auto ok = make_default_store_dir(cfg); !ok) {
+      spdlog::critical("store: {}", ok.error().message);
+      return 1;
+    }
+  }
   auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size});
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
@@ -145,15 +174,17 @@ int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
   });
   std::mutex m;
   std::condition_variable cv;
+  std::atomic<int> gauge_s{cfg.core.gauge_refresh_s};
   std::thread gauges([&] {
     std::unique_lock lock(m);
     do {
       lock.unlock();
       (void)service.refresh_gauges();
       lock.lock();
-    } while (!cv.wait_for(lock, std::chrono::seconds(cfg.core.gauge_refresh_s), [&] { return stopping.load(); }));
+    } while (!cv.wait_for(lock, std::chrono::seconds(gauge_s.load()), [&] { return stopping.load(); }));
   });
   spdlog::info("authd ready: target {} cost {}", policy::to_string(cfg.policy.target), cfg.policy.bcrypt_cost);
+  ::sd_notify(0, "READY=1");
   for (;;) {
     int sig = 0;
     timespec tick{1, 0};
@@ -163,12 +194,14 @@ int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
       break;
     }
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: logs go to stderr, nothing to reopen");
+      reload(options, cfg, service, http);
+      gauge_s = cfg.core.gauge_refresh_s;
     } else if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("{}: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
     }
   }
+  ::sd_notify(0, "STOPPING=1");
   {
     std::lock_guard lock(m);
     stopping = true;
@@ -185,46 +218,24 @@ int serve(const config::Config& cfg, const std::vector<std::string>& listen) {
 
 int run(int argc, char** argv) {
   Options opt;
+  opt.config_given = std::getenv("AUTHD_CONFIG") != nullptr;
   CLI::App app{"authd — the credential-store gateway: answers logins, upgrades legacy hashes"};
   app.add_option_function<std::string>(
       "--config", [&](const std::string& p) { opt.config_path = p; opt.config_given = true; },
-      "config file (default $AUTHD_CONFIG or /etc/authd/authd.toml)");
+      "config file (default $AUTHD_CONFIG or /etc/authd/authd.toml); SIGHUP re-reads it");
   app.add_option("--store", opt.store_url, "store URL, overrides [store] url");
-  app.add_option("--listen", opt.listen, "listener (repeatable): 127.0.0.1:8425, [::1]:8425, unix:/path");
-  app.add_flag("--check-config", opt.check_config, "validate the configuration and exit");
+  app.add_option("--listen", opt.listen,
+                 "listener (repeatable): 127.0.0.1:8425, [::1]:8425, unix:/path; not used under socket activation");
+  app.add_flag("--check-config", opt.check_config, "validate the configuration (and the users, groups, paths it names) and exit");
   app.add_flag("--dump-config", opt.dump_config, "print the effective configuration (secrets masked) and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  auto cfg = config::load_config(opt.config_path, opt.config_given);
+  auto cfg = load_settings(opt);
   if (!cfg) {
     std::cerr << "authd: " << cfg.error().message << "\n";
-    return 2;
-  }
-  if (!opt.store_url.empty()) {
-    cfg->store.url = opt.store_url;
-  }
-  if (!opt.listen.empty()) {
-    cfg->http.listen = opt.listen;
-  }
-  if (auto ok = config::resolve_store_password(*cfg); !ok) {
-    std::cerr << "authd: " << ok.error().message << "\n";
-    return 2;
-  }
-  for (const std::string& l : cfg->http.listen) {
-    if (auto a = frontend::parse_listen(l); !a) {
-      std::cerr << "authd: " << a.error().message << "\n";
-      return 2;
-    }
-  }
-  if (auto s = store::open_store(cfg->store.url, {}); !s) {
-    std::cerr << "authd: " << s.error().message << "\n";
-    return 2;
-  }
-  if (spdlog::level::from_str(cfg->daemon.log_level) == spdlog::level::off && cfg->daemon.log_level != "off") {
-    std::cerr << "authd: daemon.log_level must be trace, debug, info, warn, error, critical or off\n";
     return 2;
   }
   if (opt.dump_config) {
@@ -236,7 +247,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   setup_logging(cfg->daemon.log_level);
-  return serve(*cfg, cfg->http.listen);
+  return serve(opt, std::move(*cfg));
 }
 
 } // namespace authd::daemon

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <algorithm>
 #include <set>
 
@@ -13,6 +14,8 @@
 #include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
+
+#include "authd/util/net.hpp"
 
 namespace authd::store {
 namespace {
@@ -47,7 +50,7 @@ bool parse_port(std::string_view digits, unsigned& port) {
 Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
   // USER:PASS@HOST[:PORT]/DB[?socket=/path]
   detail::MariadbTarget t;
-  const std::size_t at = rest.substr(0, rest.find('?')).rfind('@'); // a raw '@' in the password is tolerated
+  const std::size_t at = url_userinfo_end(rest); // a raw '@' in the password is tolerated
   if (at == std::string_view::npos) {
     return fail(ErrorKind::invalid_input, "mariadb URL needs USER:PASS@HOST/DB");
   }
@@ -220,6 +223,12 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
     }
     if (path.empty()) {
       return fail(ErrorKind::invalid_input, "sqlite URL needs a path");
+    }
+    // A missing directory never appears by itself: an error now, not a 503 forever.
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      return fail(ErrorKind::invalid_input, "sqlite database directory " + dir.string() + " does not exist");
     }
     auto connect = [path, t = options.timeout_ms] { return detail::open_sqlite_connection(path, t); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),

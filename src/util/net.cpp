@@ -125,4 +125,40 @@ std::string forwarded_client(const std::optional<IpAddress>& peer, std::string_v
   return client ? to_string(*client) : std::string();
 }
 
+Result<ListenAddress> parse_listen(std::string_view text) {
+  ListenAddress a;
+  if (text.starts_with("unix:")) {
+    a.unix_socket = true;
+    a.host = std::string(text.substr(5));
+    if (a.host.empty() || a.host.front() != '/') {
+      return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': unix: needs an absolute path");
+    }
+    return a;
+  }
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': need HOST:PORT, [V6]:PORT or unix:/path");
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']')) {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string_view port = text.substr(colon + 1);
+  const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+  if (host.empty() || ec != std::errc() || p != port.data() + port.size() || a.port < 1 || a.port > 65535) {
+    return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': bad host or port");
+  }
+  a.host = std::string(host);
+  return a;
+}
+
+std::string describe(const ListenAddress& a) {
+  return a.unix_socket ? "unix:" + a.host : (a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host) + ":" +
+                                               std::to_string(a.port);
+}
+
+std::size_t url_userinfo_end(std::string_view rest) noexcept {
+  return rest.substr(0, rest.find('?')).rfind('@');
+}
+
 } // namespace authd

@@ -125,3 +125,80 @@ TEST(Config, ShippedExampleIsValidAndDocumentsEveryKey) {
 }
 } // namespace
 } // namespace authd::config
+
+namespace authd::config {
+namespace {
+// Issue 14: what --check-config catches, with FILE:LINE for every key.
+TEST(Config, ValuesThatWouldBreakAtStartAreRefusedWithFileAndLine) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"[http]\nsocket_mode = \"0999\"\n", "t.toml:2: [http] socket_mode: must be an octal file mode"},
+      {"[http]\nsocket_mode = \"rw\"\n", "t.toml:2: [http] socket_mode"},
+      {"[http]\nsocket_mode = \"01777\"\n", "t.toml:2: [http] socket_mode"},
+      {"[http]\nlisten = []\n", "t.toml:2: [http] listen: is empty"},
+      {"\n[http]\nlisten = [\"localhost\"]\n", "t.toml:3: [http] listen: listen 'localhost'"},
+      {"[http]\nlisten = [\"unix:relative.sock\"]\n", "t.toml:2: [http] listen"},
+      {"[daemon]\nlog_level = \"verbose\"\n", "t.toml:2: [daemon] log_level: must be trace"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto c = parse_config(text, "t.toml");
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(expected), std::string::npos) << c.error().message;
+  }
+  EXPECT_TRUE(parse_config("[http]\nsocket_mode = \"0600\"\n[daemon]\nlog_level = \"debug\"\n", "t.toml"));
+}
+
+TEST(Config, OriginNamesTheLineOrTheDefault) {
+  auto c = parse_config("# comment\n[store]\n\nurl = \"sqlite:///x/y.db\"\n", "/etc/authd/authd.toml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->origin("store", "url"), "/etc/authd/authd.toml:4: [store] url");
+  EXPECT_EQ(c->origin("http", "listen"), "/etc/authd/authd.toml: [http] listen (default)");
+}
+
+TEST(Config, ADirectoryIsNotAConfigFile) {
+  auto c = load_config(AUTHD_BIN_DIR, true);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("is a directory"), std::string::npos);
+  EXPECT_FALSE(load_config(AUTHD_BIN_DIR, false)) << "not silently all defaults either";
+}
+
+TEST(Config, PasswordFileWrittenOnWindowsLosesItsCarriageReturn) {
+  const std::string file = std::string(AUTHD_BIN_DIR) + "/db-password-crlf.txt";
+  std::ofstream(file, std::ios::binary) << "Secret99\r\n";
+  auto c = parse_config("[store]\nurl = \"mariadb://authd@db/authd\"\npassword_file = \"" + file + "\"\n", "t");
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(resolve_store_password(*c));
+  EXPECT_EQ(c->store.url, "mariadb://authd:Secret99@db/authd");
+  EXPECT_EQ(c->store.url_as_written, "mariadb://authd@db/authd");
+  std::ofstream(file, std::ios::binary) << "\n";
+  auto empty = parse_config("[store]\nurl = \"mariadb://authd@db/authd\"\npassword_file = \"" + file + "\"\n", "t");
+  auto refused = resolve_store_password(*empty);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("t:3: [store] password_file"), std::string::npos) << refused.error().message;
+}
+
+TEST(Config, RedactUrlMasksTheWholePasswordWhateverItHolds) {
+  EXPECT_EQ(redact_url("mariadb://atuser:Secret99@localhost/authd"), "mariadb://atuser:***@localhost/authd");
+  EXPECT_EQ(redact_url("mariadb://atuser:p@ss@Secret99@localhost/authd"), "mariadb://atuser:***@localhost/authd");
+  EXPECT_EQ(redact_url("mariadb://u:a:b@c@h1:3306,h2:3306/db?socket=/run/x@y.sock"),
+            "mariadb://u:***@h1:3306,h2:3306/db?socket=/run/x@y.sock");
+  EXPECT_EQ(redact_url("mariadb://u:p%40w@localhost/db"), "mariadb://u:***@localhost/db");
+  EXPECT_EQ(redact_url("mariadb://nopass@localhost/db"), "mariadb://nopass@localhost/db");
+  EXPECT_EQ(redact_url("sqlite:///var/lib/authd/a@b.db"), "sqlite:///var/lib/authd/a@b.db");
+}
+
+TEST(Config, ReloadKeepsRestartOnlySettingsAndNamesThem) {
+  auto running = parse_config("[store]\nurl = \"sqlite:///a.db\"\n[policy]\nbcrypt_cost = 10\n", "t");
+  auto loaded = parse_config("[store]\nurl = \"sqlite:///b.db\"\n[policy]\nbcrypt_cost = 11\n[http]\nthreads = 3\n"
+                             "keepalive_timeout_s = 5\n[throttle]\nmax_ms = 1000\n", "t");
+  ASSERT_TRUE(running && loaded);
+  const auto kept = keep_restart_settings(*running, *loaded);
+  EXPECT_EQ(kept, (std::vector<std::string>{"[store] url", "[http] threads"}));
+  EXPECT_EQ(loaded->store.url, "sqlite:///a.db");
+  EXPECT_EQ(loaded->http.threads, running->http.threads);
+  EXPECT_EQ(loaded->policy.bcrypt_cost, 11) << "live";
+  EXPECT_EQ(loaded->http.keepalive_timeout_s, 5) << "live";
+  EXPECT_EQ(loaded->throttle.max_ms, 1000) << "live";
+  EXPECT_TRUE(keep_restart_settings(*running, *running).empty());
+}
+} // namespace
+} // namespace authd::config

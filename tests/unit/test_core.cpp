@@ -496,3 +496,50 @@ TEST_F(Core, LookupForUserdb) {
 
 } // namespace
 } // namespace authd::core
+
+namespace authd::core {
+namespace {
+// Issue 14: a SIGHUP reload reaches the running core.
+TEST_F(Core, ReconfigureChangesThePolicyThrottleCacheAndLookupsLive) {
+  add("rita", k_md5);
+  add("sam", k_md5, {}, false);
+  config::Config next = m_config;
+  next.policy.bcrypt_cost = 5;
+  next.throttle.enabled = false;
+  next.core.cache = true;
+  next.core.lookup_disabled = false;
+  EXPECT_EQ(m_service->lookup("sam").status, AuthStatus::ok) << "disabled accounts are found by default";
+  m_service->reconfigure(next);
+  ASSERT_EQ(login("rita", "password").status, AuthStatus::ok);
+  EXPECT_TRUE(stored("rita").starts_with("$2y$05$")) << "the upgrade used the reloaded cost: " << stored("rita").substr(0, 7);
+  EXPECT_EQ(login("rita", "password").scheme, "cached") << "the cache was turned on (the upgraded hash is remembered)";
+  EXPECT_EQ(m_service->lookup("sam").status, AuthStatus::rejected) << "lookup_disabled = false";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(login("rita", "wrong" + std::to_string(i)).status, AuthStatus::rejected) << "throttle off: never held";
+  }
+  next.core.cache = false;
+  next.throttle.enabled = true;
+  next.throttle.initial_ms = 5000;
+  m_service->reconfigure(next);
+  EXPECT_EQ(login("rita", "password").scheme, "bcrypt") << "the cache is off and forgotten";
+  EXPECT_EQ(login("rita", "wrong").status, AuthStatus::rejected);
+  EXPECT_EQ(login("rita", "password").status, AuthStatus::throttled) << "the throttle is back on with the new delay";
+  EXPECT_EQ(m_service->throttle_config().initial_ms, 5000);
+}
+
+TEST(Throttle, ReconfigureKeepsPenaltiesAndShrinksTheTable) {
+  config::ThrottleConfig c;
+  c.max_entries = 1000;
+  Throttle t(c);
+  const auto now = Throttle::Clock::now();
+  for (int i = 0; i < 500; ++i) {
+    t.failure("192.0.2." + std::to_string(i % 250), "u" + std::to_string(i), 0, now);
+  }
+  t.failure("198.51.100.9", "", 0, now);
+  c.max_entries = 100;
+  t.reconfigure(c);
+  EXPECT_LE(t.tracked(), 100u);
+  EXPECT_GT(t.admit_source("198.51.100.9", now).count(), 0) << "the most recent penalty stays";
+}
+} // namespace
+} // namespace authd::core

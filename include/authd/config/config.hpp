@@ -2,7 +2,9 @@
 // authd's configuration: one TOML file, every key optional with a documented default, unknown
 // keys are errors naming file and line. One key table (config.cpp) drives parsing, defaults,
 // validation and `--dump-config`.
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "authd/policy/hash_policy.hpp"
@@ -15,6 +17,7 @@ struct StoreConfig {
   int timeout_ms = 3000;   // connect/read/write timeout of one store operation
   int pool_size = 4;       // database connections kept open by authd
   std::string password_file; // database password read from this file (or $AUTHD_DB_PASSWORD_FILE)
+  std::string url_as_written; // not a key: `url` before resolve_store_password put the password in
 };
 
 struct HttpConfig {
@@ -66,12 +69,16 @@ struct DaemonConfig {
 
 struct Config {
   std::string source = "(defaults)"; // the file it came from
+  std::map<std::string, int> lines;  // "section.key" -> line in `source`, for the keys it set
   StoreConfig store;
   policy::PolicyConfig policy;
   HttpConfig http;
   CoreConfig core;
   ThrottleConfig throttle;
   DaemonConfig daemon;
+
+  // "FILE:LINE: [section] key" (or "FILE: [section] key (default)"): where an error points.
+  std::string origin(std::string_view section, std::string_view key) const;
 };
 
 // $AUTHD_CONFIG when set, else /etc/authd/authd.toml.
@@ -86,6 +93,10 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
 // that has none ("mariadb://authd@db/authd"), so the secret lives in a file, not in the config.
 // Call after any --store override.
 Status resolve_store_password(Config& config);
+
+// A SIGHUP reload: the settings that only take effect at a start (listeners, the store, pools,
+// privileges) keep their `running` values in `loaded`; returns the names of those that differed.
+std::vector<std::string> keep_restart_settings(const Config& running, Config& loaded);
 
 // Every key with its current value, as TOML (for --dump-config and the docs); secrets masked.
 std::string dump_config(const Config& config);

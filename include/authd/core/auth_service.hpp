@@ -4,8 +4,10 @@
 // to target cost) → on a match that needs it, rehash to the target and compare-and-swap it into
 // the store (a lost race or a failed write is logged and counted, never a failed login) → grant
 // check → ok. Any store failure is a temporary failure, never "rejected".
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,7 +53,11 @@ public:
   // Which lane a login for this name from this address waits in (cheap: memory only): suspect
   // when the source, or the account from a source not known familiar, has recent failures.
   Lane lane(std::string_view username, std::string_view remote_ip) const;
-  const config::ThrottleConfig& throttle_config() const noexcept { return m_throttle.config(); }
+  config::ThrottleConfig throttle_config() const { return m_throttle.config(); }
+  // A SIGHUP reload: policy, throttle, cache and lookup settings for every login from now on (a
+  // login already running finishes under the settings it started with). The verify pool's size
+  // and queue stay.
+  void reconfigure(const config::Config& config);
   // Userdb-style lookup without a password (checkpassword AUTHORIZED=1, delivery, doveadm):
   // ok / rejected (unknown; disabled unless [core] lookup_disabled) / tempfail. Grants are not
   // consulted: they decide logins, not existence.
@@ -62,24 +68,27 @@ public:
   Status refresh_gauges();
 
 private:
-  AuthResult reject(const AuthRequest& request, const std::string& user, SecretView password, const char* why,
-                    const std::string& source, Lane lane);
+  std::shared_ptr<const policy::HashPolicy> current_policy() const;
+  AuthResult reject(const AuthRequest& request, const policy::HashPolicy& policy, const std::string& user,
+                    SecretView password, const char* why, const std::string& source, Lane lane);
   // The throttle's verdict: zero, or how long this attempt must wait. May look the account up
   // (familiar sources are in the store); `found` keeps that lookup for the caller.
   std::chrono::milliseconds throttle_wait(const std::string& name, const std::string& source,
                                           std::optional<Result<std::optional<store::Account>>>& found, bool& familiar);
   void remember_success(const store::Account& account, const std::string& source);
   Status verify(const std::function<void()>& job, Lane lane);
-  void upgrade(const store::Account& account, const policy::VerifyOutcome& outcome, AuthResult& result);
+  void upgrade(const policy::HashPolicy& policy, const store::Account& account, const policy::VerifyOutcome& outcome,
+               AuthResult& result);
   void log(const AuthRequest& request, const AuthResult& result, const char* detail) const;
 
   store::CredentialStore& m_store;
-  const policy::HashPolicy& m_policy;
+  mutable std::mutex m_policy_mutex;
+  std::shared_ptr<const policy::HashPolicy> m_policy; // the caller's at first; a reload's own after
   Metrics& m_metrics;
   VerifyPool m_pool;
   Throttle m_throttle;
-  std::int64_t m_familiar_s;
-  bool m_lookup_disabled;
+  std::atomic<std::int64_t> m_familiar_s;
+  std::atomic<bool> m_lookup_disabled;
   std::unique_ptr<AuthCache> m_cache;
 };
 

@@ -58,6 +58,14 @@ public:
     }
   }
   std::size_t size() const { return m_map.size(); }
+  // A new bound; the least recently used entries beyond it go now.
+  void set_capacity(std::size_t capacity) {
+    m_capacity = capacity < 1 ? 1 : capacity;
+    while (m_map.size() > m_capacity) {
+      m_map.erase(m_order.back());
+      m_order.pop_back();
+    }
+  }
 
 private:
   struct Node {
@@ -105,7 +113,9 @@ public:
   void remember_familiar(const std::string& user, const std::string& source);
 
   std::size_t tracked() const;
-  const config::ThrottleConfig& config() const noexcept { return m_config; }
+  config::ThrottleConfig config() const;
+  // A SIGHUP reload: new delays and bounds; the penalties already earned stay.
+  void reconfigure(const config::ThrottleConfig& config);
 
 private:
   struct Entry {

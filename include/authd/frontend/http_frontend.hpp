@@ -8,44 +8,46 @@
 // Outcomes: 200 ok · 401 rejected (Basic: with WWW-Authenticate) · 403 not allowed for the
 // service · 429 throttled · 503 temporary failure (never 401). Never a redirect.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
+#include "authd/util/net.hpp"
 #include "authd/util/result.hpp"
 
 namespace authd::frontend::detail {
 class Server;
+struct Listeners;
+struct RouteContext;
 }
 
 namespace authd::frontend {
-
-struct ListenAddress {
-  bool unix_socket = false;
-  std::string host; // TCP: address; UNIX: path
-  int port = 0;
-};
-// "127.0.0.1:8425", "[::1]:8425", "unix:/run/authd/authd.sock".
-Result<ListenAddress> parse_listen(std::string_view text);
 
 class HttpFrontend {
 public:
   HttpFrontend(core::AuthService& service, core::Metrics& metrics, const config::Config& config);
   ~HttpFrontend();
-  // Binds every address (errors name the address) and starts serving in background threads.
+  // Serves the sockets systemd passed (LISTEN_FDS), or else binds every address (errors name
+  // the address; a UNIX socket another live instance holds is refused), in background threads.
   Status start(const std::vector<std::string>& addresses);
+  // A SIGHUP reload: timeouts, limits, trusted proxies, realm and bearer token for what arrives
+  // from now on (listeners and the worker count stay).
+  void reconfigure(const config::Config& config);
   // Stops accepting, lets in-flight requests finish ([http] drain_timeout_s at most), joins.
   void stop();
 
 private:
-  Result<int> bind_one(const ListenAddress& address);
+  std::shared_ptr<const detail::RouteContext> context(std::size_t index) const;
 
   core::AuthService& m_service;
   core::Metrics& m_metrics;
-  const config::Config& m_config;
+  std::shared_ptr<const config::Config> m_config;
+  std::unique_ptr<detail::Listeners> m_listeners;
   std::unique_ptr<detail::Server> m_server;
-  std::vector<std::string> m_socket_paths;
+  mutable std::mutex m_mutex; // m_contexts, m_config
+  std::vector<std::shared_ptr<const detail::RouteContext>> m_contexts;
 };
 
 } // namespace authd::frontend

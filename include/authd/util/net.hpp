@@ -44,4 +44,19 @@ bool contains_any(const std::vector<Cidr>& nets, const IpAddress& ip);
 std::string forwarded_client(const std::optional<IpAddress>& peer, std::string_view forwarded,
                              const std::vector<Cidr>& trusted);
 
+// A listener address: "127.0.0.1:8425", "[::1]:8425", "unix:/run/authd/authd.sock".
+struct ListenAddress {
+  bool unix_socket = false;
+  std::string host; // TCP: address; UNIX: path
+  int port = 0;
+};
+Result<ListenAddress> parse_listen(std::string_view text);
+// The address as written in a config: "unix:/path", "127.0.0.1:8425", "[::1]:8425".
+std::string describe(const ListenAddress& address);
+
+// Where the user-info of a URL's authority ends: `rest` is what follows "scheme://"; the result
+// is the position of the '@' that ends "USER:PASS" (the last '@' before any '?', so a raw '@' in
+// the password is tolerated), or npos. The one rule for the store's parser and every redaction.
+std::size_t url_userinfo_end(std::string_view rest) noexcept;
+
 } // namespace authd

@@ -69,7 +69,7 @@ int status_of(core::AuthStatus s) {
 }
 
 bool token_equal(std::string_view presented, const RouteContext& ctx) {
-  const std::string& token = ctx.config.http.bearer_token;
+  const std::string& token = ctx.config->http.bearer_token;
   return !token.empty() && constant_time_equal(presented, token);
 }
 
@@ -86,7 +86,7 @@ bool bearer_presented(const Request& req, const RouteContext& ctx) {
 // What every password-checking endpoint (and /metrics) needs: the socket, no token configured,
 // or the token.
 bool bearer_ok(const Request& req, const RouteContext& ctx) {
-  return !ctx.tcp || ctx.config.http.bearer_token.empty() || bearer_presented(req, ctx);
+  return !ctx.tcp || ctx.config->http.bearer_token.empty() || bearer_presented(req, ctx);
 }
 
 // JSON remote_ip is believed from a trusted peer (the socket, a trusted proxy) or a request that
@@ -250,7 +250,7 @@ Reply post_auth(Request& req, const Ctx& ctx) {
 
 Response challenge(const RouteContext& ctx, const char* why) {
   Response res = text(401, why);
-  res.set_header("WWW-Authenticate", "Basic realm=\"" + ctx.config.http.realm + "\", charset=\"UTF-8\"");
+  res.set_header("WWW-Authenticate", "Basic realm=\"" + ctx.config->http.realm + "\", charset=\"UTF-8\"");
   count(ctx, "basic", 401);
   return res;
 }
@@ -299,8 +299,9 @@ Reply basic(Request& req, const Ctx& ctx, std::string service) {
 } // namespace
 
 std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
-                                                 const config::Config& config, bool tcp, std::vector<Cidr> trusted) {
-  return std::make_shared<RouteContext>(RouteContext{service, metrics, config, tcp, std::move(trusted)});
+                                                 std::shared_ptr<const config::Config> config, bool tcp,
+                                                 std::vector<Cidr> trusted) {
+  return std::make_shared<RouteContext>(RouteContext{service, metrics, std::move(config), tcp, std::move(trusted)});
 }
 
 Reply route(Request& req, const Ctx& ctx) {

@@ -13,12 +13,13 @@ namespace authd::frontend::detail {
 struct RouteContext {
   core::AuthService& service;
   core::Metrics& metrics;
-  const config::Config& config;
+  std::shared_ptr<const config::Config> config; // the settings of the last (re)load
   bool tcp; // TCP listener: the bearer token (if configured) is required
   std::vector<Cidr> trusted = {}; // [http] trusted_proxies, parsed
 };
 std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
-                                                 const config::Config& config, bool tcp, std::vector<Cidr> trusted);
+                                                 std::shared_ptr<const config::Config> config, bool tcp,
+                                                 std::vector<Cidr> trusted);
 
 Reply route(Request& request, const std::shared_ptr<const RouteContext>& ctx);
 

@@ -34,6 +34,10 @@ struct SessionBase {
   // Shutdown: a held (throttled) request is answered "temporary failure" now instead of
   // keeping the drain waiting for its timer.
   virtual void end_hold() = 0;
+  // Shutdown, for a connection with nothing in flight: one that has a request on the way (bytes
+  // waiting, still arriving, or a new connection that has not spoken yet: accepted just before the
+  // listener closed) gets `grace` to deliver it and is answered; an idle keep-alive one is closed.
+  virtual void drain(std::chrono::milliseconds grace) = 0;
   enum class Phase { busy, idle, reading }; // busy: a request is being answered (or written)
   std::list<SessionBase*>::iterator pos;      // in the listener's `waiting` list unless busy
   Phase phase = Phase::busy;
@@ -44,10 +48,11 @@ struct SessionBase {
 
 struct Server::Impl {
   Impl(ServerLimits l, core::Metrics& m)
-      : limits(std::move(l)), metrics(m),
-        workers(limits.threads, 256, std::max(1, limits.threads / 2)) {}
+      : limits(std::make_shared<const ServerLimits>(std::move(l))), metrics(m),
+        workers(limits->threads, 256, std::max(1, limits->threads / 2)) {}
 
-  ServerLimits limits;
+  // Read and replaced on the I/O thread only; a connection keeps the limits it started with.
+  std::shared_ptr<const ServerLimits> limits;
   core::Metrics& metrics;
   asio::io_context io{1};
   core::LanedExecutor workers; // destroyed (joined) before io: its jobs post into io
@@ -111,7 +116,7 @@ struct ListenerBase {
   // has been sending its request for over a second (a real client sends a head in
   // milliseconds), is closed; false when every connection has a request in flight or just began.
   bool make_room() {
-    if (static_cast<int>(all.size()) < impl.limits.max_connections) {
+    if (static_cast<int>(all.size()) < impl.limits->max_connections) {
       return true;
     }
     const auto slow = Clock::now() - std::chrono::seconds(1);
@@ -159,7 +164,7 @@ public:
   Session(Socket socket, ListenerBase& listener, std::string peer, std::string peer_key)
       : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_listener(listener),
         m_limits(listener.impl.limits), m_peer(std::move(peer)), m_peer_key(std::move(peer_key)),
-        m_buffer(m_limits.max_header_bytes + m_limits.max_body_bytes + 16384) {}
+        m_buffer(m_limits->max_header_bytes + m_limits->max_body_bytes + 16384) {}
 
   void start() {
     m_listener.opened(this, m_peer_key);
@@ -196,6 +201,15 @@ public:
     respond(std::move(r));
   }
 
+  void drain(std::chrono::milliseconds grace) override {
+    beast::error_code ec;
+    const bool pending = phase == Phase::reading || m_served == 0 || m_socket.available(ec) > 0;
+    if (!pending || grace.count() == 0) {
+      return close("shutdown");
+    }
+    arm(grace, [this] { close("shutdown"); }); // replaces a longer head/keep-alive deadline
+  }
+
 private:
   // The one timer: each arm supersedes the last; a stale expiry is recognised by its generation.
   template <class F>
@@ -223,7 +237,7 @@ private:
     }
     m_buffer.shrink_to_fit(); // an idle connection keeps no buffer
     m_listener.set_phase(this, Phase::idle);
-    arm(seconds(m_limits.keepalive_timeout_s), [this] { close("keepalive_timeout"); });
+    arm(seconds(m_limits->keepalive_timeout_s), [this] { close("keepalive_timeout"); });
     m_socket.async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
       if (self->m_closed) {
         return;
@@ -238,9 +252,9 @@ private:
   void read_head() {
     m_listener.set_phase(this, Phase::reading);
     m_parser.emplace();
-    m_parser->header_limit(static_cast<std::uint32_t>(m_limits.max_header_bytes));
-    m_parser->body_limit(m_limits.max_body_bytes);
-    arm(seconds(m_limits.header_timeout_s), [this] { close("header_timeout"); });
+    m_parser->header_limit(static_cast<std::uint32_t>(m_limits->max_header_bytes));
+    m_parser->body_limit(m_limits->max_body_bytes);
+    arm(seconds(m_limits->header_timeout_s), [this] { close("header_timeout"); });
     http::async_read_header(m_socket, m_buffer, *m_parser,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
   }
@@ -253,10 +267,10 @@ private:
       return failed(ec);
     }
     const auto& msg = m_parser->get();
-    if (static_cast<std::size_t>(std::distance(msg.begin(), msg.end())) > m_limits.max_header_fields) {
+    if (static_cast<std::size_t>(std::distance(msg.begin(), msg.end())) > m_limits->max_header_fields) {
       return refuse_request(431, "too many header fields\n");
     }
-    if (const auto length = m_parser->content_length(); length && *length > m_limits.max_body_bytes) {
+    if (const auto length = m_parser->content_length(); length && *length > m_limits->max_body_bytes) {
       return refuse_request(413, "request too large\n");
     }
     if (m_parser->is_done()) {
@@ -280,7 +294,7 @@ private:
   }
 
   void read_body() {
-    arm(seconds(m_limits.body_timeout_s), [this] { close("body_timeout"); });
+    arm(seconds(m_limits->body_timeout_s), [this] { close("body_timeout"); });
     http::async_read(m_socket, m_buffer, *m_parser, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (self->m_closed) {
         return;
@@ -341,6 +355,7 @@ private:
 
   void dispatch() {
     disarm();
+    ++m_served;
     m_listener.set_phase(this, Phase::busy);
     Request req = take_request();
     Reply reply;
@@ -423,7 +438,8 @@ private:
   Socket m_socket;
   asio::steady_timer m_timer;
   ListenerBase& m_listener;
-  const ServerLimits& m_limits;
+  std::shared_ptr<const ServerLimits> m_limits;
+  unsigned m_served = 0; // requests taken on this connection
   std::string m_peer;
   std::string m_peer_key; // counted against max_connections_per_peer ("" = not counted)
   beast::flat_buffer m_buffer;
@@ -492,12 +508,12 @@ private:
       const auto ep = socket.remote_endpoint(ec);
       peer = ec ? "" : ep.address().to_string();
       const auto ip = parse_ip(peer);
-      if (ip && !contains_any(impl.limits.trusted, *ip)) {
+      if (ip && !contains_any(impl.limits->trusted, *ip)) {
         key = core::Throttle::source_of(peer);
       }
     }
     if (!key.empty()) {
-      if (const auto it = per_peer.find(key); it != per_peer.end() && it->second >= impl.limits.max_connections_per_peer) {
+      if (const auto it = per_peer.find(key); it != per_peer.end() && it->second >= impl.limits->max_connections_per_peer) {
         return refuse(socket.native_handle(), "per_peer", impl.metrics);
       }
     }
@@ -537,6 +553,13 @@ void Server::add_listener(int fd, bool unix_socket, const std::string& name, Han
   }
 }
 
+void Server::reconfigure(ServerLimits limits) {
+  asio::post(m->io, [impl = m.get(), l = std::move(limits)]() mutable {
+    l.threads = impl->limits->threads; // the worker pool is sized once
+    impl->limits = std::make_shared<const ServerLimits>(std::move(l));
+  });
+}
+
 void Server::start() {
   for (auto& l : m->listeners) {
     l->accept();
@@ -556,12 +579,13 @@ void Server::stop() {
     impl->draining = true;
     for (auto& l : impl->listeners) {
       l->close_acceptor();
-      std::vector<SessionBase*> waiting; // idle, or still sending a request: nothing in flight
-      for (SessionBase* s : l->waiting) {
-        waiting.push_back(s);
-      }
+      // Idle, or still sending a request: nothing in flight. A request on its way gets a
+      // moment (connections a restart accepted must not lose their login); a slow one does not.
+      const auto grace = std::min<std::chrono::milliseconds>(std::chrono::seconds(1),
+                                                             std::chrono::seconds(impl->limits->drain_timeout_s));
+      const std::vector<SessionBase*> waiting(l->waiting.begin(), l->waiting.end());
       for (SessionBase* s : waiting) {
-        s->close("shutdown");
+        s->drain(grace);
       }
       const std::vector<SessionBase*> busy(l->all.begin(), l->all.end());
       for (SessionBase* s : busy) {
@@ -569,7 +593,7 @@ void Server::stop() {
       }
     }
     impl->drain_timer.emplace(impl->io);
-    impl->drain_timer->expires_after(std::chrono::seconds(impl->limits.drain_timeout_s));
+    impl->drain_timer->expires_after(std::chrono::seconds(impl->limits->drain_timeout_s));
     impl->drain_timer->async_wait([impl](beast::error_code ec) {
       if (ec) {
         return;

@@ -44,6 +44,8 @@ public:
   // Takes over a bound, listening socket. Call before start().
   void add_listener(int fd, bool unix_socket, const std::string& name, Handler handler);
   void start();
+  // New limits for new connections (open ones keep theirs); the worker count stays.
+  void reconfigure(ServerLimits limits);
   // Stops accepting, closes idle connections, lets in-flight requests finish for at most
   // drain_timeout_s, then closes everything and joins.
   void stop();
