@@ -25,8 +25,15 @@ TEST(StoreUrl, BadUrlsAreClearErrors) {
   EXPECT_TRUE(open_store("sqlite:relative.db", {}));
 }
 
-TEST(SqliteDriver, UnreachableFileIsATemporaryFailureNotNotFound) {
+TEST(SqliteDriver, AMissingDirectoryIsRefusedAtOpenNotA503Forever) {
   auto s = open_store("sqlite:///nonexistent-dir/authd.db", {500, 1});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, ErrorKind::invalid_input);
+  EXPECT_NE(s.error().message.find("/nonexistent-dir does not exist"), std::string::npos) << s.error().message;
+}
+
+TEST(SqliteDriver, UnreachableFileIsATemporaryFailureNotNotFound) {
+  auto s = open_store("sqlite:///proc/authd-cannot-be-created.db", {500, 1}); // the directory exists
   ASSERT_TRUE(s);
   auto found = (*s)->find("alice");
   ASSERT_FALSE(found);
