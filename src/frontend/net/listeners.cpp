@@ -1,4 +1,4 @@
-#include "listeners.hpp"
+#include "frontend/net/listeners.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -18,7 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-namespace authd::frontend::detail {
+namespace authd::frontend::net {
 namespace {
 
 bool fill_unix_address(const std::string& path, sockaddr_un& un) {
@@ -235,4 +235,4 @@ Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, cons
   return result;
 }
 
-} // namespace authd::frontend::detail
+} // namespace authd::frontend::net

@@ -12,7 +12,7 @@
 #include "authd/util/net.hpp"
 #include "authd/util/result.hpp"
 
-namespace authd::frontend::detail {
+namespace authd::frontend::net {
 
 struct OpenListener {
   int fd = -1;
@@ -49,4 +49,4 @@ Result<std::vector<OpenListener>> activated_listeners();
 // Binds every address of `addresses`; UNIX sockets get [http] socket_mode and socket_group.
 Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, const config::HttpConfig& http);
 
-} // namespace authd::frontend::detail
+} // namespace authd::frontend::net
