@@ -112,7 +112,14 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
     spdlog::error("SIGHUP: {}: configuration refused, the running one stays", loaded.error().message);
   } else {
     for (const std::string& key : config::keep_restart_settings(running, *loaded)) {
-      spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
+      if (key == "[http] listen" && http.socket_activated()) {
+        spdlog::warn("SIGHUP: [http] listen changed: not used under socket activation (change authd.socket)");
+      } else {
+        spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
+      }
+    }
+    for (const std::string& change : config::changed_settings(running, *loaded)) {
+      spdlog::info("SIGHUP: {}", change);
     }
     running = std::move(*loaded);
     spdlog::set_level(spdlog::level::from_str(running.daemon.log_level));

@@ -37,6 +37,8 @@ public:
   // A SIGHUP reload: timeouts, limits, trusted proxies, realm and bearer token for what arrives
   // from now on (listeners and the worker count stay).
   void reconfigure(const config::Config& config);
+  // The listeners came from systemd (LISTEN_FDS), not from [http] listen.
+  bool socket_activated() const;
   // Stops accepting, lets in-flight requests finish ([http] drain_timeout_s at most), joins.
   void stop();
 

@@ -1,5 +1,8 @@
 #include "authd/frontend/http_frontend.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "frontend/net/event_server.hpp"
@@ -22,6 +25,22 @@ net::ServerLimits limits_of(const config::HttpConfig& h) {
   return limits;
 }
 
+// The sockets' group: [http] socket_group, else the group authd drops to ([daemon] group, or
+// the daemon user's own group), so a socket bound as root is not left root:root.
+config::HttpConfig socket_access(const config::Config& c) {
+  config::HttpConfig http = c.http;
+  if (http.socket_group.empty() && !c.daemon.group.empty()) {
+    http.socket_group = c.daemon.group;
+  } else if (http.socket_group.empty() && !c.daemon.user.empty()) {
+    if (const passwd* pw = ::getpwnam(c.daemon.user.c_str())) {
+      if (const group* g = ::getgrgid(pw->pw_gid)) {
+        http.socket_group = g->gr_name;
+      }
+    }
+  }
+  return http;
+}
+
 } // namespace
 
 HttpFrontend::HttpFrontend(core::AuthService& service, core::Metrics& metrics, const config::Config& config)
@@ -40,7 +59,7 @@ Status HttpFrontend::start(const std::vector<std::string>& addresses) {
     m_listeners->activated = true;
     spdlog::info("socket activation: {} listener(s) from systemd; [http] listen is not used", m_listeners->open.size());
   } else {
-    auto bound = net::bind_listeners(addresses, m_config->http);
+    auto bound = net::bind_listeners(addresses, socket_access(*m_config));
     if (!bound) {
       return tl::unexpected(bound.error());
     }
@@ -80,9 +99,11 @@ void HttpFrontend::reconfigure(const config::Config& config) {
   }
 }
 
+bool HttpFrontend::socket_activated() const { return m_listeners && m_listeners->activated; }
+
 void HttpFrontend::stop() {
   if (m_server) {
-    m_server->stop();
+    m_server->stop([this] { m_service.shed_waiting(); });
     m_server.reset();
   }
   m_listeners.reset(); // unlinks the sockets this process bound, and only those

@@ -140,11 +140,11 @@ void Server::start() {
   });
 }
 
-void Server::stop() {
+void Server::stop(const std::function<void()>& at_deadline) {
   if (!m->thread.joinable()) {
     return;
   }
-  asio::post(m->io, [impl = m.get()] {
+  asio::post(m->io, [impl = m.get(), &at_deadline] { // stop() waits for the loop: the reference outlives it
     impl->draining = true;
     for (auto& l : impl->listeners) {
       l->close_acceptor();
@@ -163,9 +163,13 @@ void Server::stop() {
     }
     impl->drain_timer.emplace(impl->io);
     impl->drain_timer->expires_after(std::chrono::seconds(impl->limits->drain_timeout_s));
-    impl->drain_timer->async_wait([impl](beast::error_code ec) {
+    impl->drain_timer->async_wait([impl, &at_deadline](beast::error_code ec) {
       if (ec) {
         return;
+      }
+      impl->workers.discard_queued(); // nobody waits for these answers any more
+      if (at_deadline) {
+        at_deadline();
       }
       for (auto& l : impl->listeners) {
         while (!l->all.empty()) {

@@ -168,8 +168,9 @@ public:
   // New limits for new connections (open ones keep theirs); the worker count stays.
   void reconfigure(ServerLimits limits);
   // Stops accepting, closes idle connections, gives requests on their way a moment and
-  // in-flight ones drain_timeout_s at most, then closes everything and joins.
-  void stop();
+  // in-flight ones drain_timeout_s at most, then drops queued work, calls `at_deadline` (on the
+  // I/O thread), closes everything and joins.
+  void stop(const std::function<void()>& at_deadline = {});
 
 private:
   std::unique_ptr<Loop> m;

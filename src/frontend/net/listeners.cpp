@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -34,14 +35,16 @@ bool fill_unix_address(const std::string& path, sockaddr_un& un) {
 // Someone accepts connections on `path` (another authd, a systemd socket unit, anything).
 bool answers(const std::string& path) {
   sockaddr_un un{};
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a process that holds the socket but no longer accepts (its queue full) must
+  // not hang this start; EAGAIN means someone is there.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0 || !fill_unix_address(path, un)) {
     if (fd >= 0) {
       ::close(fd);
     }
     return false;
   }
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 || errno == EAGAIN;
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 || errno == EAGAIN || errno == EINPROGRESS;
   ::close(fd);
   return ok;
 }
@@ -167,13 +170,19 @@ OwnedSocket::OwnedSocket(std::string path, int lock_fd, dev_t dev, ino_t ino)
 
 OwnedSocket::~OwnedSocket() {
   struct stat st{};
-  if (::lstat(m_path.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino) {
-    ::unlink(m_path.c_str());
+  if (::lstat(m_path.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino && ::unlink(m_path.c_str()) != 0) {
+    spdlog::warn("cannot remove {} at stop ({}); the next start replaces it", m_path, std::strerror(errno));
   }
   ::close(m_lock_fd); // the lock file stays: removing it would race a starting instance
 }
 
 Result<std::vector<OpenListener>> activated_listeners() {
+  const char* fds = std::getenv("LISTEN_FDS");
+  const char* pid = std::getenv("LISTEN_PID");
+  if (fds != nullptr && (pid == nullptr || std::to_string(::getpid()) != pid)) {
+    spdlog::warn("LISTEN_FDS is set but LISTEN_PID ({}) is not this process ({}): the sockets are not ours; "
+                 "binding [http] listen instead", pid == nullptr ? "unset" : pid, ::getpid());
+  }
   const int n = ::sd_listen_fds(1);
   if (n < 0) {
     return fail(ErrorKind::invalid_input, std::string("socket activation: ") + std::strerror(-n));
