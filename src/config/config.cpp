@@ -94,6 +94,9 @@ const Key k_keys[] = {
     {"http", "trusted_proxies", +[](Config& c) -> std::vector<std::string>& { return c.http.trusted_proxies; }, 0, 0, check_cidr},
     {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
     {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
+    {"dovecot_auth", "listen", +[](Config& c) -> std::vector<std::string>& { return c.dovecot_auth.listen; }, 0, 0, check_listen, k_restart},
+    {"dovecot_auth", "socket_mode", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_mode; }, 0, 0, check_octal_mode, k_restart},
+    {"dovecot_auth", "socket_group", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_group; }, 0, 0, nullptr, k_restart},
     {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256, nullptr, k_restart},
     {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000, nullptr, k_restart},
     {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
@@ -243,11 +246,17 @@ std::optional<std::pair<std::size_t, std::size_t>> password_span(const std::stri
 
 } // namespace
 
-Status check_listeners(const std::vector<std::string>& listen, const std::string& at) {
-  if (listen.empty()) {
+Status check_listeners(const std::vector<std::string>& listen, const std::string& at, bool may_be_empty,
+                       const std::vector<std::string>& others) {
+  if (listen.empty() && !may_be_empty) {
     return fail(ErrorKind::invalid_input, at + ": is empty: authd would accept no connection (socket activation ignores it)");
   }
   std::vector<std::string> seen;
+  for (const std::string& text : others) {
+    if (auto a = parse_listen(text)) {
+      seen.push_back(describe(*a));
+    }
+  }
   for (const std::string& text : listen) {
     auto a = parse_listen(text);
     if (!a) {
@@ -255,7 +264,7 @@ Status check_listeners(const std::vector<std::string>& listen, const std::string
     }
     const std::string name = describe(*a);
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-      return fail(ErrorKind::invalid_input, at + ": " + name + " is listed twice");
+      return fail(ErrorKind::invalid_input, at + ": " + name + " is listed twice (a socket serves one protocol)");
     }
     seen.push_back(name);
   }
@@ -331,6 +340,9 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
       return tl::unexpected(ok.error());
     }
     if (auto ok = check_listeners(config.http.listen, config.origin("http", "listen")); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    if (auto ok = check_listeners(config.dovecot_auth.listen, config.origin("dovecot_auth", "listen"), true, config.http.listen); !ok) {
       return tl::unexpected(ok.error());
     }
   } catch (const toml::parse_error& e) {

@@ -25,6 +25,9 @@ Status check_accounts(const config::Config& c) {
   if (!c.http.socket_group.empty() && ::getgrnam(c.http.socket_group.c_str()) == nullptr) {
     return invalid(c.origin("http", "socket_group"), "no such group '" + c.http.socket_group + "'");
   }
+  if (!c.dovecot_auth.socket_group.empty() && ::getgrnam(c.dovecot_auth.socket_group.c_str()) == nullptr) {
+    return invalid(c.origin("dovecot_auth", "socket_group"), "no such group '" + c.dovecot_auth.socket_group + "'");
+  }
   return {};
 }
 

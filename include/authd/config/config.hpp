@@ -40,6 +40,13 @@ struct HttpConfig {
   std::size_t max_body_bytes = 4096;
 };
 
+// The Dovecot auth-client protocol listener (Postfix smtpd_sasl_type = dovecot, Exim, Radicale).
+struct DovecotAuthConfig {
+  std::vector<std::string> listen; // empty: off. "unix:/var/spool/postfix/private/authd", "127.0.0.1:12345"
+  std::string socket_mode = "0660";
+  std::string socket_group;        // empty: as [http] socket_group
+};
+
 struct CoreConfig {
   int verify_threads = 0;   // hashing threads; 0 = one per CPU core
   int queue_size = 64;      // waiting hash jobs; beyond it answers are temporary failures
@@ -73,6 +80,7 @@ struct Config {
   StoreConfig store;
   policy::PolicyConfig policy;
   HttpConfig http;
+  DovecotAuthConfig dovecot_auth;
   CoreConfig core;
   ThrottleConfig throttle;
   DaemonConfig daemon;
@@ -94,8 +102,10 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
 // Call after any --store override.
 Status resolve_store_password(Config& config);
 
-// Listeners: not empty, every entry parses, none twice; errors start with `where`.
-Status check_listeners(const std::vector<std::string>& listen, const std::string& where);
+// Listeners: every entry parses, none twice (also across `others`), not empty unless
+// `may_be_empty`; errors start with `where`.
+Status check_listeners(const std::vector<std::string>& listen, const std::string& where, bool may_be_empty = false,
+                       const std::vector<std::string>& others = {});
 
 // Every key whose value differs, as "[section] key: OLD -> NEW" (secrets: "(changed)").
 std::vector<std::string> changed_settings(const Config& before, const Config& after);

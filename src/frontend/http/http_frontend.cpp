@@ -1,8 +1,5 @@
 #include "authd/frontend/http_frontend.hpp"
 
-#include <grp.h>
-#include <pwd.h>
-
 #include <spdlog/spdlog.h>
 
 #include "frontend/net/event_server.hpp"
@@ -11,37 +8,6 @@
 #include "routes.hpp"
 
 namespace authd::frontend {
-namespace {
-
-net::ServerLimits limits_of(const config::HttpConfig& h) {
-  net::ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
-                              h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
-                              h.max_body_bytes, {}};
-  for (const std::string& text : h.trusted_proxies) {
-    if (auto net = parse_cidr(text)) { // validated when the config was loaded
-      limits.trusted.push_back(*net);
-    }
-  }
-  return limits;
-}
-
-// The sockets' group: [http] socket_group, else the group authd drops to ([daemon] group, or
-// the daemon user's own group), so a socket bound as root is not left root:root.
-config::HttpConfig socket_access(const config::Config& c) {
-  config::HttpConfig http = c.http;
-  if (http.socket_group.empty() && !c.daemon.group.empty()) {
-    http.socket_group = c.daemon.group;
-  } else if (http.socket_group.empty() && !c.daemon.user.empty()) {
-    if (const passwd* pw = ::getpwnam(c.daemon.user.c_str())) {
-      if (const group* g = ::getgrgid(pw->pw_gid)) {
-        http.socket_group = g->gr_name;
-      }
-    }
-  }
-  return http;
-}
-
-} // namespace
 
 HttpFrontend::HttpFrontend(core::AuthService& service, core::Metrics& metrics, const config::Config& config)
     : m_service(service), m_metrics(metrics), m_config(std::make_shared<const config::Config>(config)) {}
@@ -49,7 +15,7 @@ HttpFrontend::HttpFrontend(core::AuthService& service, core::Metrics& metrics, c
 HttpFrontend::~HttpFrontend() { stop(); }
 
 Status HttpFrontend::start(const std::vector<std::string>& addresses) {
-  auto activated = net::activated_listeners();
+  auto activated = net::activated_listeners("http");
   if (!activated) {
     return tl::unexpected(activated.error());
   }
@@ -59,13 +25,13 @@ Status HttpFrontend::start(const std::vector<std::string>& addresses) {
     m_listeners->activated = true;
     spdlog::info("socket activation: {} listener(s) from systemd; [http] listen is not used", m_listeners->open.size());
   } else {
-    auto bound = net::bind_listeners(addresses, socket_access(*m_config));
+    auto bound = net::bind_listeners(addresses, net::socket_access(*m_config, m_config->http.socket_mode, m_config->http.socket_group, "http"));
     if (!bound) {
       return tl::unexpected(bound.error());
     }
     *m_listeners = std::move(*bound);
   }
-  net::ServerLimits limits = limits_of(m_config->http);
+  net::ServerLimits limits = net::limits_of(m_config->http);
   m_server = std::make_unique<net::Server>(limits, m_metrics);
   for (const net::OpenListener& l : m_listeners->open) {
     const std::size_t index = m_contexts.size();
@@ -86,7 +52,7 @@ std::shared_ptr<const detail::RouteContext> HttpFrontend::context(std::size_t in
 
 void HttpFrontend::reconfigure(const config::Config& config) {
   auto shared = std::make_shared<const config::Config>(config);
-  net::ServerLimits limits = limits_of(config.http);
+  net::ServerLimits limits = net::limits_of(config.http);
   {
     std::lock_guard lock(m_mutex);
     for (auto& ctx : m_contexts) {

@@ -98,6 +98,18 @@ private:
 
 } // namespace
 
+ServerLimits limits_of(const config::HttpConfig& h) {
+  ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
+                              h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
+                              h.max_body_bytes, {}};
+  for (const std::string& text : h.trusted_proxies) {
+    if (auto net = parse_cidr(text)) { // validated when the config was loaded
+      limits.trusted.push_back(*net);
+    }
+  }
+  return limits;
+}
+
 void Loop::maybe_finish_drain() {
   if (!draining) {
     return;

@@ -19,6 +19,7 @@
 
 #include <boost/asio.hpp>
 
+#include "authd/config/config.hpp"
 #include "authd/core/lanes.hpp"
 #include "authd/core/metrics.hpp"
 #include "authd/util/net.hpp"
@@ -41,6 +42,9 @@ struct ServerLimits {
   std::size_t max_body_bytes = 4096;
   std::vector<Cidr> trusted; // exempt from the per-peer cap
 };
+
+// [http]'s limits, the trusted proxies parsed (validated when the config was loaded).
+ServerLimits limits_of(const config::HttpConfig& http);
 
 struct ListenerBase;
 

@@ -5,6 +5,7 @@
 // at stop only the very socket we bound (same inode) is unlinked.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -17,7 +18,15 @@ namespace authd::frontend::net {
 struct OpenListener {
   int fd = -1;
   bool unix_socket = false;
-  std::string name; // "unix:/run/authd/authd.sock", "127.0.0.1:8425"
+  std::string name;    // "unix:/run/authd/authd.sock", "127.0.0.1:8425"
+  std::string fd_name; // socket activation: FileDescriptorName= ("dovecot-auth" for that protocol)
+};
+
+// What a UNIX socket we bind gets: its mode and group, and the config section they came from.
+struct SocketAccess {
+  std::string mode = "0660";
+  std::string group; // empty: the process's
+  std::string section = "http";
 };
 
 // A UNIX socket path this process bound, and the lock that says so.
@@ -42,11 +51,18 @@ struct Listeners {
 };
 
 // The sockets systemd passed (LISTEN_PID/LISTEN_FDS; the variables are unset so children do not
-// inherit them); an empty list when not socket-activated. Errors: a passed descriptor that is not
-// a listening stream socket.
-Result<std::vector<OpenListener>> activated_listeners();
+// inherit them) for one protocol: those named FileDescriptorName=dovecot-auth for "dovecot-auth",
+// every other one for "http". Empty when not socket-activated. Errors: a passed descriptor that
+// is not a listening stream socket.
+inline constexpr std::string_view k_dovecot_auth_fd_name = "dovecot-auth";
+Result<std::vector<OpenListener>> activated_listeners(std::string_view protocol);
 
-// Binds every address of `addresses`; UNIX sockets get [http] socket_mode and socket_group.
-Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, const config::HttpConfig& http);
+// The access for sockets of `section`: `group`, else the group authd drops to ([daemon] group, or
+// the daemon user's own group), so a socket bound as root is not left root:root.
+SocketAccess socket_access(const config::Config& config, const std::string& mode, const std::string& group_name,
+                           const std::string& section);
+
+// Binds every address of `addresses`; UNIX sockets get the mode and group of `access`.
+Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, const SocketAccess& access);
 
 } // namespace authd::frontend::net
