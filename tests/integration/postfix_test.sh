@@ -91,7 +91,12 @@ stop_authd
 answer=$(smtp_auth PLAIN alice 'alice smtp pw')
 check "authd down: Postfix answers 454 (temporary), not 535" 454 "$(echo "$answer" | grep -oE '[0-9]{3}' | head -n1)"
 start || exit 1
-check "authd back: the same Postfix logs in again" 235 "$(code PLAIN alice 'alice smtp pw')"
+# An smtpd process that still holds its connection to the stopped authd answers its next AUTH
+# with 454 once (Postfix reconnects only when a write fails, not on EOF) — as with a restarted
+# Dovecot; the one after that reconnects.
+again=$(code PLAIN alice 'alice smtp pw')
+[ "$again" = 454 ] && again=$(code PLAIN alice 'alice smtp pw')
+check "authd back: the same Postfix logs in again (after at most one 454)" 235 "$again"
 
 # The UNIX socket (Postfix's usual private/auth): smtpd reaches it by a path relative to its
 # queue directory, so the socket is linked there.
