@@ -17,7 +17,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   mariadb-server mariadb-client dovecot-core dovecot-imapd dovecot-lmtpd apache2 libapache2-mod-authnz-external
   apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
-  nginx procps iproute2 systemd docker-compose time hyperfine wrk clang
+  nginx procps iproute2 systemd postfix swaks docker-compose time hyperfine wrk clang
 )
 # What differs between the releases: clang's runtime (sanitizers, libFuzzer) and Dovecot — 2.3
 # on Debian 12 (checkpassword), 2.4 on Debian 13 (the Lua passdb with a JSON module).
@@ -39,5 +39,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
+# Postfix unconfigured: no system instance is set up or started (the tests run their own).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get -o DPkg::Lock::Timeout=600 update -q
 "${APT[@]}" "${missing[@]}"

@@ -1,5 +1,6 @@
 #include "authd/config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <toml++/toml.h>
 
 #include "authd/util/net.hpp"
+#include "authd/util/secret.hpp"
 
 namespace authd::config {
 namespace {
@@ -33,6 +35,7 @@ struct Key {
 };
 
 constexpr bool k_restart = true;
+constexpr std::uintmax_t k_max_config_bytes = 1 << 20;
 
 Status check_listen(std::string_view item) {
   auto a = parse_listen(item);
@@ -91,6 +94,9 @@ const Key k_keys[] = {
     {"http", "trusted_proxies", +[](Config& c) -> std::vector<std::string>& { return c.http.trusted_proxies; }, 0, 0, check_cidr},
     {"http", "realm", +[](Config& c) -> std::string& { return c.http.realm; }},
     {"http", "max_body_bytes", +[](Config& c) -> std::size_t& { return c.http.max_body_bytes; }, 256, 1048576},
+    {"dovecot_auth", "listen", +[](Config& c) -> std::vector<std::string>& { return c.dovecot_auth.listen; }, 0, 0, check_listen, k_restart},
+    {"dovecot_auth", "socket_mode", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_mode; }, 0, 0, check_octal_mode, k_restart},
+    {"dovecot_auth", "socket_group", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_group; }, 0, 0, nullptr, k_restart},
     {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256, nullptr, k_restart},
     {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000, nullptr, k_restart},
     {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
@@ -223,7 +229,77 @@ Status apply(Config& config, const toml::table& root, const std::string& source)
   return {};
 }
 
+// Where the password of a URL's user-info is ("scheme://USER:PASS@…"), or nullopt when it has none.
+std::optional<std::pair<std::size_t, std::size_t>> password_span(const std::string& url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) {
+    return std::nullopt;
+  }
+  const std::size_t rest = scheme_end + 3;
+  const std::size_t at = url_userinfo_end(std::string_view(url).substr(rest));
+  const std::size_t colon = url.find(':', rest);
+  if (at == std::string::npos || colon == std::string::npos || colon > rest + at) {
+    return std::nullopt;
+  }
+  return std::make_pair(colon + 1, rest + at);
+}
+
 } // namespace
+
+Status check_listeners(const std::vector<std::string>& listen, const std::string& at, bool may_be_empty,
+                       const std::vector<std::string>& others) {
+  if (listen.empty() && !may_be_empty) {
+    return fail(ErrorKind::invalid_input, at + ": is empty: authd would accept no connection (socket activation ignores it)");
+  }
+  std::vector<std::string> seen;
+  for (const std::string& text : others) {
+    if (auto a = parse_listen(text)) {
+      seen.push_back(describe(*a));
+    }
+  }
+  for (const std::string& text : listen) {
+    auto a = parse_listen(text);
+    if (!a) {
+      return fail(ErrorKind::invalid_input, at + ": " + a.error().message);
+    }
+    const std::string name = describe(*a);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      return fail(ErrorKind::invalid_input, at + ": " + name + " is listed twice (a socket serves one protocol)");
+    }
+    seen.push_back(name);
+  }
+  return {};
+}
+
+std::vector<std::string> changed_settings(const Config& before, const Config& after) {
+  std::vector<std::string> out;
+  Config a = before, b = after; // the key table's refs take a mutable Config
+  for (const Key& key : k_keys) {
+    std::visit(
+        [&](auto ref) {
+          if (ref(a) == ref(b)) {
+            return;
+          }
+          std::string line = "[" + std::string(key.section) + "] " + std::string(key.name);
+          using T = std::remove_reference_t<decltype(ref(a))>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            const bool secret = key.name == "bearer_token" || key.name == "url";
+            line += secret ? " (changed)" : ": \"" + ref(a) + "\" -> \"" + ref(b) + "\"";
+          } else if constexpr (std::is_same_v<T, bool>) {
+            line += std::string(": ") + (ref(a) ? "true" : "false") + " -> " + (ref(b) ? "true" : "false");
+          } else if constexpr (std::is_arithmetic_v<T>) {
+            line += ": " + std::to_string(ref(a)) + " -> " + std::to_string(ref(b));
+          } else if constexpr (std::is_same_v<T, policy::Target>) {
+            line += std::string(": ") + policy::to_string(ref(a)) + " -> " + policy::to_string(ref(b));
+          } else {
+            line += " (changed)";
+          }
+          out.push_back(std::move(line));
+        },
+        key.ref);
+  }
+  return out;
+}
 
 std::string Config::origin(std::string_view section, std::string_view key) const {
   const auto it = lines.find(std::string(section) + "." + std::string(key));
@@ -263,9 +339,11 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
     if (auto ok = apply(config, root, source_name); !ok) {
       return tl::unexpected(ok.error());
     }
-    if (config.http.listen.empty()) {
-      return fail(ErrorKind::invalid_input, config.origin("http", "listen") +
-                                                ": is empty: authd would accept no connection (socket activation ignores it)");
+    if (auto ok = check_listeners(config.http.listen, config.origin("http", "listen")); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    if (auto ok = check_listeners(config.dovecot_auth.listen, config.origin("dovecot_auth", "listen"), true, config.http.listen); !ok) {
+      return tl::unexpected(ok.error());
     }
   } catch (const toml::parse_error& e) {
     return fail(ErrorKind::invalid_input, source_name + ":" + std::to_string(e.source().begin.line) +
@@ -286,6 +364,12 @@ Result<Config> load_config(const std::string& path, bool must_exist) {
   if (type == std::filesystem::file_type::directory) {
     return fail(ErrorKind::invalid_input, path + ": is a directory, not a config file");
   }
+  if (type != std::filesystem::file_type::regular) { // a FIFO or a device would block or never end
+    return fail(ErrorKind::invalid_input, path + ": is not a regular file");
+  }
+  if (std::filesystem::file_size(path, ec) > k_max_config_bytes) {
+    return fail(ErrorKind::invalid_input, path + ": larger than 1 MiB: not a config file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return fail(ErrorKind::invalid_input, path + ": cannot read config file");
@@ -297,7 +381,15 @@ Result<Config> load_config(const std::string& path, bool must_exist) {
 
 Status resolve_store_password(Config& config) {
   const char* env = std::getenv("AUTHD_DB_PASSWORD_FILE");
-  const std::string file = !config.store.password_file.empty() ? config.store.password_file : (env != nullptr ? env : "");
+  std::string file = config.store.password_file;
+  if (file.empty() && env != nullptr && *env != '\0') {
+    // The variable is a fallback for a MariaDB URL without a password; an SQLite store, or a URL
+    // that has its password, does not need it (a variable left in a unit must not stop a start).
+    const std::string& u = config.store.url;
+    if ((u.starts_with("mariadb://") || u.starts_with("mysql://")) && !password_span(u)) {
+      file = env;
+    }
+  }
   if (file.empty()) {
     return {};
   }
@@ -315,8 +407,9 @@ Status resolve_store_password(Config& config) {
   }
   std::string& url = config.store.url;
   const std::size_t scheme_end = url.find("://");
-  const std::size_t at = url.find('@');
-  if (scheme_end == std::string::npos || at == std::string::npos || url.find(':', scheme_end + 3) < at) {
+  const std::size_t at = scheme_end == std::string::npos ? scheme_end : url_userinfo_end(std::string_view(url).substr(scheme_end + 3));
+  if (at == std::string::npos || password_span(url)) {
+    wipe(password.data(), password.size());
     return fail(ErrorKind::invalid_input, at_key + ": needs a store URL of the form mariadb://USER@HOST/DB (no password)");
   }
   config.store.url_as_written = url;
@@ -327,23 +420,16 @@ Status resolve_store_password(Config& config) {
     const bool plain = std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~';
     encoded += plain ? std::string(1, static_cast<char>(c)) : std::string{'%', hex[c >> 4], hex[c & 15]};
   }
-  url.insert(at, ":" + encoded);
+  url.insert(scheme_end + 3 + at, ":" + encoded);
+  wipe(password.data(), password.size());
+  wipe(encoded.data(), encoded.size());
   return {};
 }
 
 // Secrets never leave in a dump: the store URL's password and the bearer token are masked.
 std::string redact_url(const std::string& url) {
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) {
-    return url;
-  }
-  const std::size_t rest = scheme_end + 3;
-  const std::size_t at = url_userinfo_end(std::string_view(url).substr(rest));
-  if (at == std::string::npos) {
-    return url;
-  }
-  const std::size_t colon = url.find(':', rest);
-  return (colon == std::string::npos || colon > rest + at) ? url : url.substr(0, colon + 1) + "***" + url.substr(rest + at);
+  const auto span = password_span(url);
+  return span ? url.substr(0, span->first) + "***" + url.substr(span->second) : url;
 }
 
 std::string dump_config(const Config& original) {

@@ -9,8 +9,12 @@ Status VerifyPool::run(const std::function<void()>& job, Lane lane) {
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
+  bool shed = false;
   const bool queued = m_exec.submit(lane, [&] {
-    job();
+    shed = m_shedding.load();
+    if (!shed) {
+      job();
+    }
     std::lock_guard lock(m);
     done = true;
     cv.notify_one();
@@ -20,6 +24,9 @@ Status VerifyPool::run(const std::function<void()>& job, Lane lane) {
   }
   std::unique_lock lock(m);
   cv.wait(lock, [&] { return done; });
+  if (shed) {
+    return fail(ErrorKind::temporary, "shutting down");
+  }
   return {};
 }
 

@@ -24,6 +24,7 @@
 
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
+#include "authd/frontend/dovecot_frontend.hpp"
 #include "authd/frontend/http_frontend.hpp"
 #include "settings.hpp"
 
@@ -100,7 +101,7 @@ void raise_fd_limit(const config::Config& cfg, std::size_t listeners) {
 // SIGHUP: the file again, through the same checks as a start. Refused: the running settings
 // stay, and the log says why. Accepted: what can change live does; what needs a restart is named.
 void reload(const Options& options, config::Config& running, core::AuthService& service,
-            frontend::HttpFrontend& http) {
+            frontend::HttpFrontend& http, frontend::DovecotFrontend& dovecot) {
   ::sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", static_cast<unsigned long long>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count()));
   auto loaded = load_settings(options, Load::reload);
@@ -112,12 +113,20 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
     spdlog::error("SIGHUP: {}: configuration refused, the running one stays", loaded.error().message);
   } else {
     for (const std::string& key : config::keep_restart_settings(running, *loaded)) {
-      spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
+      if (key == "[http] listen" && http.socket_activated()) {
+        spdlog::warn("SIGHUP: [http] listen changed: not used under socket activation (change authd.socket)");
+      } else {
+        spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
+      }
+    }
+    for (const std::string& change : config::changed_settings(running, *loaded)) {
+      spdlog::info("SIGHUP: {}", change);
     }
     running = std::move(*loaded);
     spdlog::set_level(spdlog::level::from_str(running.daemon.log_level));
     service.reconfigure(running);
     http.reconfigure(running);
+    dovecot.reconfigure(running);
     spdlog::info("SIGHUP: configuration {} reloaded: target {} cost {}", running.source,
                  policy::to_string(running.policy.target), running.policy.bcrypt_cost);
   }
@@ -158,14 +167,12 @@ int serve(const Options& options, config::Config cfg) {
   core::Metrics metrics;
   core::AuthService service(**store, policy, cfg, metrics);
   frontend::HttpFrontend http(service, metrics, cfg);
-  if (auto ok = http.start(listen); !ok) {
-    spdlog::critical("{}", ok.error().message);
-    return 1;
-  }
-  if (auto ok = drop_privileges(cfg.daemon); !ok) {
-    spdlog::critical("{}", ok.error().message);
-    http.stop();
-    return 1;
+  frontend::DovecotFrontend dovecot(service, metrics, cfg);
+  for (const Status& ok : {http.start(listen), dovecot.start(), drop_privileges(cfg.daemon)}) {
+    if (!ok) {
+      spdlog::critical("{}", ok.error().message);
+      return 1; // the front ends stop (and unlink what they bound) as they go out of scope
+    }
   }
   std::thread migrator([&] {
     if (!first) {
@@ -194,7 +201,7 @@ int serve(const Options& options, config::Config cfg) {
       break;
     }
     if (sig == SIGHUP) {
-      reload(options, cfg, service, http);
+      reload(options, cfg, service, http, dovecot);
       gauge_s = cfg.core.gauge_refresh_s;
     } else if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("{}: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -208,6 +215,7 @@ int serve(const Options& options, config::Config cfg) {
   }
   cv.notify_all();
   http.stop();
+  dovecot.stop();
   migrator.join();
   gauges.join();
   spdlog::info("authd stopped");

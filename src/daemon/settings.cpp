@@ -7,7 +7,6 @@
 #include <pwd.h>
 
 #include "authd/store/credential_store.hpp"
-#include "authd/util/net.hpp"
 
 namespace authd::daemon {
 namespace {
@@ -26,6 +25,9 @@ Status check_accounts(const config::Config& c) {
   if (!c.http.socket_group.empty() && ::getgrnam(c.http.socket_group.c_str()) == nullptr) {
     return invalid(c.origin("http", "socket_group"), "no such group '" + c.http.socket_group + "'");
   }
+  if (!c.dovecot_auth.socket_group.empty() && ::getgrnam(c.dovecot_auth.socket_group.c_str()) == nullptr) {
+    return invalid(c.origin("dovecot_auth", "socket_group"), "no such group '" + c.dovecot_auth.socket_group + "'");
+  }
   return {};
 }
 
@@ -35,15 +37,6 @@ Status check_store(const config::Config& c, bool overridden) {
   }
   if (auto s = store::open_store(c.store.url, {}); !s) { // parses; opens nothing yet
     return invalid(overridden ? "--store" : c.origin("store", "url"), s.error().message);
-  }
-  return {};
-}
-
-Status check_listeners(const config::Config& c, bool overridden) {
-  for (const std::string& l : c.http.listen) {
-    if (auto a = parse_listen(l); !a) {
-      return invalid(overridden ? "--listen" : c.origin("http", "listen"), a.error().message);
-    }
   }
   return {};
 }
@@ -67,7 +60,15 @@ Status make_default_store_dir(const config::Config& c) {
 }
 
 Result<config::Config> load_settings(const Options& o, Load load) {
-  auto cfg = config::load_config(o.config_path, o.config_given);
+  // A reload never falls back to the defaults: a file deleted or caught empty half-way through
+  // being written would silently drop the bearer token, the proxies, the throttle settings.
+  const bool reload = load == Load::reload;
+  std::error_code ec;
+  if (reload && std::filesystem::is_regular_file(o.config_path, ec) && std::filesystem::file_size(o.config_path, ec) == 0) {
+    return fail(ErrorKind::invalid_input, o.config_path + ": is empty (still being written?); to return to the defaults "
+                                                          "write a comment in it");
+  }
+  auto cfg = config::load_config(o.config_path, o.config_given || reload);
   if (!cfg) {
     return cfg;
   }
@@ -83,7 +84,7 @@ Result<config::Config> load_settings(const Options& o, Load load) {
     }
   }
   for (auto check : {check_store(*cfg, !o.store_url.empty()),
-                     check_listeners(*cfg, !o.listen.empty()), check_accounts(*cfg)}) {
+                     config::check_listeners(cfg->http.listen, o.listen.empty() ? cfg->origin("http", "listen") : "--listen"), check_accounts(*cfg)}) {
     if (!check) {
       return tl::unexpected(check.error());
     }

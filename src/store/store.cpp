@@ -230,6 +230,9 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
       return fail(ErrorKind::invalid_input, "sqlite database directory " + dir.string() + " does not exist");
     }
+    if (std::filesystem::is_directory(path, ec)) {
+      return fail(ErrorKind::invalid_input, "sqlite database " + path + " is a directory, not a file");
+    }
     auto connect = [path, t = options.timeout_ms] { return detail::open_sqlite_connection(path, t); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
                                   detail::k_sqlite);

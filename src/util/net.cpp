@@ -125,28 +125,57 @@ std::string forwarded_client(const std::optional<IpAddress>& peer, std::string_v
   return client ? to_string(*client) : std::string();
 }
 
+namespace {
+
+std::string shown(std::string_view text) { // for an error message: no control characters
+  std::string out;
+  for (const char c : text) {
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  }
+  return out;
+}
+
+} // namespace
+
 Result<ListenAddress> parse_listen(std::string_view text) {
   ListenAddress a;
+  const auto bad = [&](const std::string& why) {
+    return fail(ErrorKind::invalid_input, "listen '" + shown(text) + "': " + why);
+  };
   if (text.starts_with("unix:")) {
     a.unix_socket = true;
     a.host = std::string(text.substr(5));
     if (a.host.empty() || a.host.front() != '/') {
-      return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': unix: needs an absolute path");
+      return bad("unix: needs an absolute path");
+    }
+    if (a.host.size() >= 108) { // sizeof(sockaddr_un::sun_path), with its terminating NUL
+      return bad("a UNIX socket path must be shorter than 108 bytes");
+    }
+    if (shown(a.host) != a.host) {
+      return bad("control characters in a socket path");
     }
     return a;
   }
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': need HOST:PORT, [V6]:PORT or unix:/path");
+    return bad("need HOST:PORT, [V6]:PORT or unix:/path");
   }
   std::string_view host = text.substr(0, colon);
-  if (host.starts_with('[') && host.ends_with(']')) {
+  const bool bracketed = host.starts_with('[') && host.ends_with(']') && host.size() > 2;
+  if (bracketed) {
     host = host.substr(1, host.size() - 2);
   }
   const std::string_view port = text.substr(colon + 1);
   const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-  if (host.empty() || ec != std::errc() || p != port.data() + port.size() || a.port < 1 || a.port > 65535) {
-    return fail(ErrorKind::invalid_input, "listen '" + std::string(text) + "': bad host or port");
+  if (ec != std::errc() || p != port.data() + port.size() || a.port < 1 || a.port > 65535) {
+    return bad("the port must be a number from 1 to 65535");
+  }
+  const auto ip = parse_ip(host);
+  if (!ip) {
+    return bad("the host must be a numeric address (127.0.0.1, [::1]), not a name");
+  }
+  if ((host.find(':') != std::string_view::npos) != bracketed) {
+    return bad(bracketed ? "brackets are for IPv6 addresses" : "an IPv6 address goes in brackets: [::1]:8425");
   }
   a.host = std::string(host);
   return a;

@@ -265,6 +265,28 @@ def reload():
     idle = time.time() - started
     s.close()
     check("keepalive_timeout_s changed live (idle connection closed after ~1 s)", closed and idle < 3, f"{idle:.1f}s")
+
+    write_config(conf, port, cost=5, sock=sock)
+    with open(conf) as f:
+        text = f.read().replace("drain_timeout_s = 5", 'drain_timeout_s = 5\nbearer_token = "Reload-Token-1"')
+    with open(conf, "w") as f:
+        f.write(text)
+    mark = log_size(log)
+    p.send_signal(signal.SIGHUP)
+    wait_log(log, "reloaded", after=mark)
+    check("a bearer token added by a reload is required on TCP", login(tcp, "ann", "ann-pw")[0] == 401)
+    open(conf, "w").close()  # a reload that catches the file empty, half-way through being written
+    mark = log_size(log)
+    p.send_signal(signal.SIGHUP)
+    check("an empty file on reload is refused", wait_log(log, "is empty", after=mark))
+    check("… and the bearer token stays required", login(tcp, "ann", "ann-pw")[0] == 401)
+    os.unlink(conf)
+    mark = log_size(log)
+    p.send_signal(signal.SIGHUP)
+    check("a deleted file on reload is refused, not read as all defaults", wait_log(log, "config file not found", after=mark)
+          and login(tcp, "ann", "ann-pw")[0] == 401)
+    with open(log, errors="replace") as f:
+        check("no bearer token in the log", "Reload-Token-1" not in f.read())
     stop(p)
 
 
@@ -363,6 +385,79 @@ def slow_shutdown():
     check("SIGTERM with two trickling clients stops within the 1 s grace", took < 2.5, f"{took:.1f}s")
 
 
+# ------------------------------------------------------------------ a wedged owner, a bounded drain
+def wedged_owner():
+    sock = f"{TMP}/wedged.sock"
+    owner = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    owner.bind(sock)
+    owner.listen(0)
+    fillers = []
+    for _ in range(3):  # fill its accept queue: a blocking connect would now wait forever
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(sock)
+        except OSError:
+            pass
+        fillers.append(c)
+    conf = f"{TMP}/w.toml"
+    write_config(conf, BASE_PORT + 4, sock=sock)
+    p = start(conf, f"{TMP}/w.log")
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check("a socket whose owner no longer accepts is refused at once, not waited on", rc not in (None, 0))
+    stop(p, signal.SIGKILL)
+    for c in fillers:
+        c.close()
+    owner.close()
+    os.unlink(sock)
+
+
+def bounded_drain():
+    port = BASE_PORT + 4
+    conf, log = f"{TMP}/d2.toml", f"{TMP}/d2.log"
+    write_config(conf, port, sock=f"{TMP}/d2.sock", cost=12)
+    with open(conf) as f:
+        text = f.read().replace("drain_timeout_s = 5", "drain_timeout_s = 1\nthreads = 32")
+    with open(conf, "w") as f:
+        f.write(text)
+    slow_hash = authctl(conf, "hash", "new", "--cost", "12", stdin="slow-pw\n").stdout.strip()
+    authctl(conf, "user", "add", "slowpoke", "--hash", slow_hash)
+    p = start(conf, log)
+    wait_answering(f"127.0.0.1:{port}")
+    t0 = time.time()
+    login(f"127.0.0.1:{port}", "slowpoke", "slow-pw")
+    one = time.time() - t0  # one cost-12 verify here, now
+    answered = []
+    threads = [threading.Thread(target=lambda: answered.append(_swallow(login, f"127.0.0.1:{port}", "slowpoke", "slow-pw")))
+               for _ in range(40)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    check("the drain test's authd is serving", p.poll() is None)
+    started = time.time()
+    p.send_signal(signal.SIGTERM)
+    p.wait(60)
+    took = time.time() - started
+    for t in threads:
+        t.join(30)
+    ok = sum(1 for a in answered if a and a[0] == 200)
+    # 32 workers each waiting for a verify on 2 hashing threads: without shedding at the deadline
+    # the stop would take drain + 16 verifies; with it, drain + the verifies already running.
+    bound = 1.0 + 4 * one + 0.5
+    check("SIGTERM with 40 queued cost-12 logins stops near drain_timeout_s = 1, not after all of them",
+          0.5 < took < bound and ok >= 1, f"{took:.1f}s (bound {bound:.1f}s), {ok} answered before the stop")
+
+
+def _swallow(f, *args):
+    try:
+        return f(*args)
+    except OSError:
+        return None
+
+
 # ------------------------------------------------------------------ --check-config
 def check_config():
     pw = f"{TMP}/db-password"
@@ -388,6 +483,24 @@ def check_config():
               r.stderr.strip()[-150:])
     r = subprocess.run([f"{BIN}/authd", "--config", TMP, "--check-config"], capture_output=True, text=True)
     check("--check-config refuses a directory as --config", r.returncode == 2 and "is a directory" in r.stderr)
+    os.mkfifo(f"{TMP}/fifo.toml")
+    try:
+        r = subprocess.run([f"{BIN}/authd", "--config", f"{TMP}/fifo.toml", "--check-config"], capture_output=True,
+                           text=True, timeout=10)
+        check("--check-config refuses a FIFO as --config at once", r.returncode == 2 and "not a regular file" in r.stderr)
+    except subprocess.TimeoutExpired:
+        check("--check-config refuses a FIFO as --config at once", False, "it blocked reading the FIFO")
+    for listen, expected in ((f'["localhost:{BASE_PORT}"]', "numeric address"), (f'["[::1:{BASE_PORT}"]', "listen"),
+                             (f'["unix:{TMP}/x.sock", "unix:{TMP}/x.sock"]', "listed twice"),
+                             (f'["unix:/{"x" * 120}.sock"]', "shorter than 108")):
+        with open(conf, "w") as f:
+            f.write(f"[http]\nlisten = {listen}\n")
+        r = subprocess.run([f"{BIN}/authd", "--config", conf, "--check-config"], capture_output=True, text=True)
+        check(f"--check-config refuses listen = {listen[:40]}", r.returncode == 2 and expected in r.stderr, r.stderr.strip()[-120:])
+    with open(conf, "w") as f:
+        f.write(f'[store]\nurl = "sqlite://{TMP}"\n')
+    r = subprocess.run([f"{BIN}/authd", "--config", conf, "--check-config"], capture_output=True, text=True)
+    check("--check-config refuses an SQLite path that is a directory", r.returncode == 2 and "is a directory" in r.stderr)
     with open(conf, "w") as f:
         f.write(f'[store]\nurl = "mariadb://atuser@localhost/authd"\npassword_file = "{pw}"\n')
     r = subprocess.run([f"{BIN}/authd", "--config", conf, "--dump-config"], capture_output=True, text=True)
@@ -408,6 +521,8 @@ try:
     reload()
     restarts()
     slow_shutdown()
+    wedged_owner()
+    bounded_drain()
 finally:
     for p in PROCS:
         if p.poll() is None:

@@ -1,6 +1,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "authd/config/config.hpp"
@@ -199,6 +202,78 @@ TEST(Config, ReloadKeepsRestartOnlySettingsAndNamesThem) {
   EXPECT_EQ(loaded->http.keepalive_timeout_s, 5) << "live";
   EXPECT_EQ(loaded->throttle.max_ms, 1000) << "live";
   EXPECT_TRUE(keep_restart_settings(*running, *running).empty());
+}
+} // namespace
+} // namespace authd::config
+
+namespace authd::config {
+namespace {
+// A TOML basic string holding any bytes: \uXXXX for control characters.
+std::string escape_for_toml(const std::string& s) {
+  std::string out;
+  char buf[8];
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Issue 14 review: listeners --check-config passed that then failed at start.
+TEST(Config, ListenersThatCannotBeBoundAreRefusedUpFront) {
+  for (const std::string& bad : std::vector<std::string>{"localhost:8425", "[::1:8425", "::1:8425", "[127.0.0.1]:8425", "127.0.0.1:0",
+                                "127.0.0.1:99999", "unix:/" + std::string(120, 'x') + ".sock",
+                                std::string("unix:/tmp/a\0b.sock", 18), "unix:/tmp/a\nb.sock"}) {
+    auto c = parse_config("[http]\nlisten = [\"" + escape_for_toml(bad) + "\"]\n", "t.toml");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message.find("t.toml:2: [http] listen"), std::string::npos) << c.error().message;
+    EXPECT_EQ(c.error().message.find('\0'), std::string::npos) << "no control characters in the message";
+  }
+  auto twice = parse_config("[http]\nlisten = [\"unix:/tmp/a.sock\", \"unix:/tmp/a.sock\"]\n", "t.toml");
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("listed twice"), std::string::npos);
+  EXPECT_FALSE(parse_config("[http]\nlisten = [\"127.0.0.1:8425\", \"127.0.0.1:8425\"]\n", "t.toml"));
+  EXPECT_TRUE(parse_config("[http]\nlisten = [\"[::1]:8425\", \"127.0.0.1:8425\", \"unix:/run/authd/authd.sock\"]\n", "t.toml"));
+}
+
+TEST(Config, OnlyRegularFilesAreRead) {
+  const std::string fifo = std::string(AUTHD_BIN_DIR) + "/config-fifo.toml";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto c = load_config(fifo, true);
+  ASSERT_FALSE(c) << "a FIFO would block the start or a reload";
+  EXPECT_NE(c.error().message.find("not a regular file"), std::string::npos);
+  ::unlink(fifo.c_str());
+  EXPECT_FALSE(load_config("/dev/zero", true)) << "a device would be read forever";
+}
+
+TEST(Config, ChangedSettingsNameEveryLiveChangeAndMaskSecrets) {
+  auto a = parse_config("[http]\nbearer_token = \"old-secret\"\n[policy]\nbcrypt_cost = 10\n", "t");
+  auto b = parse_config("[http]\nbearer_token = \"new-secret\"\n[policy]\nbcrypt_cost = 11\n[throttle]\nenabled = false\n", "t");
+  ASSERT_TRUE(a && b);
+  const auto changes = changed_settings(*a, *b);
+  EXPECT_EQ(changes, (std::vector<std::string>{"[policy] bcrypt_cost: 10 -> 11", "[http] bearer_token (changed)",
+                                               "[throttle] enabled: true -> false"}));
+}
+
+TEST(Config, PasswordFileVariableOnlyFillsAMariadbUrlWithoutPassword) {
+  const std::string file = std::string(AUTHD_BIN_DIR) + "/db-password-env.txt";
+  std::ofstream(file) << "EnvSecret\n";
+  ::setenv("AUTHD_DB_PASSWORD_FILE", file.c_str(), 1);
+  auto sqlite = parse_config("[store]\nurl = \"sqlite:///var/lib/authd/authd.db\"\n", "t");
+  EXPECT_TRUE(resolve_store_password(*sqlite)) << "a variable left in the environment does not stop an SQLite start";
+  EXPECT_EQ(sqlite->store.url, "sqlite:///var/lib/authd/authd.db");
+  auto with = parse_config("[store]\nurl = \"mariadb://u:own@db/authd\"\n", "t");
+  EXPECT_TRUE(resolve_store_password(*with));
+  EXPECT_EQ(with->store.url, "mariadb://u:own@db/authd");
+  auto without = parse_config("[store]\nurl = \"mariadb://u@db/authd\"\n", "t");
+  EXPECT_TRUE(resolve_store_password(*without));
+  EXPECT_EQ(without->store.url, "mariadb://u:EnvSecret@db/authd");
+  ::unsetenv("AUTHD_DB_PASSWORD_FILE");
 }
 } // namespace
 } // namespace authd::config

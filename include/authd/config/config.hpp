@@ -31,13 +31,20 @@ struct HttpConfig {
   int drain_timeout_s = 10;        // SIGTERM: in-flight requests get this long
   std::size_t max_header_bytes = 16384; // request line + header fields (and at most 64 fields)
   std::string socket_mode = "0660";
-  std::string socket_group;        // empty: keep the process's group
+  std::string socket_group;        // empty: [daemon] group, or the daemon user's group, else the process's
   std::string bearer_token;        // when set, required on TCP by every password-checking endpoint and /metrics
   // Peers whose X-Forwarded-For (read right to left) and JSON remote_ip are believed; the UNIX
   // socket is always trusted.
   std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};
   std::string realm = "authd";
   std::size_t max_body_bytes = 4096;
+};
+
+// The Dovecot auth-client protocol listener (Postfix smtpd_sasl_type = dovecot, Exim, Radicale).
+struct DovecotAuthConfig {
+  std::vector<std::string> listen; // empty: off. "unix:/var/spool/postfix/private/authd", "127.0.0.1:12345"
+  std::string socket_mode = "0660";
+  std::string socket_group;        // empty: as [http] socket_group
 };
 
 struct CoreConfig {
@@ -73,6 +80,7 @@ struct Config {
   StoreConfig store;
   policy::PolicyConfig policy;
   HttpConfig http;
+  DovecotAuthConfig dovecot_auth;
   CoreConfig core;
   ThrottleConfig throttle;
   DaemonConfig daemon;
@@ -93,6 +101,14 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
 // that has none ("mariadb://authd@db/authd"), so the secret lives in a file, not in the config.
 // Call after any --store override.
 Status resolve_store_password(Config& config);
+
+// Listeners: every entry parses, none twice (also across `others`), not empty unless
+// `may_be_empty`; errors start with `where`.
+Status check_listeners(const std::vector<std::string>& listen, const std::string& where, bool may_be_empty = false,
+                       const std::vector<std::string>& others = {});
+
+// Every key whose value differs, as "[section] key: OLD -> NEW" (secrets: "(changed)").
+std::vector<std::string> changed_settings(const Config& before, const Config& after);
 
 // A SIGHUP reload: the settings that only take effect at a start (listeners, the store, pools,
 // privileges) keep their `running` values in `loaded`; returns the names of those that differed.

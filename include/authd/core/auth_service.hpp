@@ -62,6 +62,9 @@ public:
   // ok / rejected (unknown; disabled unless [core] lookup_disabled) / tempfail. Grants are not
   // consulted: they decide logins, not existence.
   AuthResult lookup(std::string_view username);
+  // Shutdown past the drain deadline: logins still waiting for a hashing thread end now as
+  // temporary failures (nobody waits for their answers any more).
+  void shed_waiting() noexcept { m_pool.shed(); }
   // The store answers (readiness).
   bool ready();
   // Recomputes the accounts-per-status gauges by streaming the store.

@@ -3,6 +3,7 @@
 // of threads and a fixed queue per lane (lanes.hpp). When a lane is full, run() fails at once with
 // a temporary error instead of letting requests pile up behind minutes of hashing; the priority
 // lane (familiar sources, clean accounts) is always served first.
+#include <atomic>
 #include <functional>
 
 #include "authd/core/lanes.hpp"
@@ -17,10 +18,15 @@ public:
   // Runs job on a pool thread and waits for it. ErrorKind::temporary when the lane is full.
   Status run(const std::function<void()>& job, Lane lane = Lane::priority);
 
+  // Shutdown past its drain deadline: jobs still waiting are not run (their callers get a
+  // temporary failure at once); the ones running finish.
+  void shed() noexcept { m_shedding = true; }
+
   int threads() const noexcept { return m_exec.threads(); }
   std::size_t queued() const { return m_exec.queued(Lane::priority) + m_exec.queued(Lane::suspect); }
 
 private:
+  std::atomic<bool> m_shedding{false};
   LanedExecutor m_exec;
 };
 

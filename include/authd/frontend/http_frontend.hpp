@@ -17,9 +17,11 @@
 #include "authd/util/net.hpp"
 #include "authd/util/result.hpp"
 
-namespace authd::frontend::detail {
+namespace authd::frontend::net {
 class Server;
 struct Listeners;
+} // namespace authd::frontend::net
+namespace authd::frontend::detail {
 struct RouteContext;
 }
 
@@ -35,6 +37,8 @@ public:
   // A SIGHUP reload: timeouts, limits, trusted proxies, realm and bearer token for what arrives
   // from now on (listeners and the worker count stay).
   void reconfigure(const config::Config& config);
+  // The listeners came from systemd (LISTEN_FDS), not from [http] listen.
+  bool socket_activated() const;
   // Stops accepting, lets in-flight requests finish ([http] drain_timeout_s at most), joins.
   void stop();
 
@@ -44,8 +48,8 @@ private:
   core::AuthService& m_service;
   core::Metrics& m_metrics;
   std::shared_ptr<const config::Config> m_config;
-  std::unique_ptr<detail::Listeners> m_listeners;
-  std::unique_ptr<detail::Server> m_server;
+  std::unique_ptr<net::Listeners> m_listeners;
+  std::unique_ptr<net::Server> m_server;
   mutable std::mutex m_mutex; // m_contexts, m_config
   std::vector<std::shared_ptr<const detail::RouteContext>> m_contexts;
 };

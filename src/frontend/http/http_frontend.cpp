@@ -2,26 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "listeners.hpp"
+#include "frontend/net/event_server.hpp"
+#include "frontend/net/listeners.hpp"
+#include "http_session.hpp"
 #include "routes.hpp"
-#include "server.hpp"
 
 namespace authd::frontend {
-namespace {
-
-detail::ServerLimits limits_of(const config::HttpConfig& h) {
-  detail::ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
-                              h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
-                              h.max_body_bytes, {}};
-  for (const std::string& text : h.trusted_proxies) {
-    if (auto net = parse_cidr(text)) { // validated when the config was loaded
-      limits.trusted.push_back(*net);
-    }
-  }
-  return limits;
-}
-
-} // namespace
 
 HttpFrontend::HttpFrontend(core::AuthService& service, core::Metrics& metrics, const config::Config& config)
     : m_service(service), m_metrics(metrics), m_config(std::make_shared<const config::Config>(config)) {}
@@ -29,29 +15,30 @@ HttpFrontend::HttpFrontend(core::AuthService& service, core::Metrics& metrics, c
 HttpFrontend::~HttpFrontend() { stop(); }
 
 Status HttpFrontend::start(const std::vector<std::string>& addresses) {
-  auto activated = detail::activated_listeners();
+  auto activated = net::activated_listeners("http");
   if (!activated) {
     return tl::unexpected(activated.error());
   }
-  m_listeners = std::make_unique<detail::Listeners>();
+  m_listeners = std::make_unique<net::Listeners>();
   if (!activated->empty()) {
     m_listeners->open = std::move(*activated);
     m_listeners->activated = true;
     spdlog::info("socket activation: {} listener(s) from systemd; [http] listen is not used", m_listeners->open.size());
   } else {
-    auto bound = detail::bind_listeners(addresses, m_config->http);
+    auto bound = net::bind_listeners(addresses, net::socket_access(*m_config, m_config->http.socket_mode, m_config->http.socket_group, "http"));
     if (!bound) {
       return tl::unexpected(bound.error());
     }
     *m_listeners = std::move(*bound);
   }
-  detail::ServerLimits limits = limits_of(m_config->http);
-  m_server = std::make_unique<detail::Server>(limits, m_metrics);
-  for (const detail::OpenListener& l : m_listeners->open) {
+  net::ServerLimits limits = net::limits_of(m_config->http);
+  m_server = std::make_unique<net::Server>(limits, m_metrics);
+  for (const net::OpenListener& l : m_listeners->open) {
     const std::size_t index = m_contexts.size();
     m_contexts.push_back(detail::make_context(m_service, m_metrics, m_config, !l.unix_socket, limits.trusted));
-    m_server->add_listener(l.fd, l.unix_socket, l.name,
-                           [this, index](detail::Request& req) { return detail::route(req, context(index)); });
+    m_server->add_listener(l.fd, l.unix_socket, l.name, detail::http_sessions([this, index](detail::Request& req) {
+                             return detail::route(req, context(index));
+                           }));
     spdlog::info("listening on {}", l.name);
   }
   m_server->start();
@@ -65,7 +52,7 @@ std::shared_ptr<const detail::RouteContext> HttpFrontend::context(std::size_t in
 
 void HttpFrontend::reconfigure(const config::Config& config) {
   auto shared = std::make_shared<const config::Config>(config);
-  detail::ServerLimits limits = limits_of(config.http);
+  net::ServerLimits limits = net::limits_of(config.http);
   {
     std::lock_guard lock(m_mutex);
     for (auto& ctx : m_contexts) {
@@ -78,9 +65,11 @@ void HttpFrontend::reconfigure(const config::Config& config) {
   }
 }
 
+bool HttpFrontend::socket_activated() const { return m_listeners && m_listeners->activated; }
+
 void HttpFrontend::stop() {
   if (m_server) {
-    m_server->stop();
+    m_server->stop([this] { m_service.shed_waiting(); });
     m_server.reset();
   }
   m_listeners.reset(); // unlinks the sockets this process bound, and only those

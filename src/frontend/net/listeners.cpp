@@ -1,13 +1,15 @@
-#include "listeners.hpp"
+#include "frontend/net/listeners.hpp"
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -18,7 +20,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-namespace authd::frontend::detail {
+namespace authd::frontend::net {
 namespace {
 
 bool fill_unix_address(const std::string& path, sockaddr_un& un) {
@@ -34,14 +36,16 @@ bool fill_unix_address(const std::string& path, sockaddr_un& un) {
 // Someone accepts connections on `path` (another authd, a systemd socket unit, anything).
 bool answers(const std::string& path) {
   sockaddr_un un{};
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a process that holds the socket but no longer accepts (its queue full) must
+  // not hang this start; EAGAIN means someone is there.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0 || !fill_unix_address(path, un)) {
     if (fd >= 0) {
       ::close(fd);
     }
     return false;
   }
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 || errno == EAGAIN;
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 || errno == EAGAIN || errno == EINPROGRESS;
   ::close(fd);
   return ok;
 }
@@ -78,16 +82,16 @@ Result<int> claim_socket_path(const std::string& path) {
   return lock;
 }
 
-Status set_socket_access(const std::string& path, const config::HttpConfig& http) {
+Status set_socket_access(const std::string& path, const SocketAccess& http) {
   unsigned long mode = 0; // validated when the config was loaded
-  if (const auto [p, ec] = std::from_chars(http.socket_mode.data(), http.socket_mode.data() + http.socket_mode.size(), mode, 8);
+  if (const auto [p, ec] = std::from_chars(http.mode.data(), http.mode.data() + http.mode.size(), mode, 8);
       ec != std::errc() || mode > 0777) {
-    return fail(ErrorKind::invalid_input, "[http] socket_mode must be octal, e.g. \"0660\"");
+    return fail(ErrorKind::invalid_input, "[" + http.section + "] socket_mode must be octal, e.g. \"0660\"");
   }
-  if (!http.socket_group.empty()) {
-    const group* g = ::getgrnam(http.socket_group.c_str());
+  if (!http.group.empty()) {
+    const group* g = ::getgrnam(http.group.c_str());
     if (g == nullptr || ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
-      return fail(ErrorKind::invalid_input, "cannot give " + path + " to group '" + http.socket_group + "' ([http] socket_group): " + (g == nullptr ? std::string("no such group") : std::strerror(errno)));
+      return fail(ErrorKind::invalid_input, "cannot give " + path + " to group '" + http.group + "' ([" + http.section + "] socket_group): " + (g == nullptr ? std::string("no such group") : std::strerror(errno)));
     }
   }
   if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
@@ -167,14 +171,29 @@ OwnedSocket::OwnedSocket(std::string path, int lock_fd, dev_t dev, ino_t ino)
 
 OwnedSocket::~OwnedSocket() {
   struct stat st{};
-  if (::lstat(m_path.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino) {
-    ::unlink(m_path.c_str());
+  if (::lstat(m_path.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino && ::unlink(m_path.c_str()) != 0) {
+    spdlog::warn("cannot remove {} at stop ({}); the next start replaces it", m_path, std::strerror(errno));
   }
   ::close(m_lock_fd); // the lock file stays: removing it would race a starting instance
 }
 
-Result<std::vector<OpenListener>> activated_listeners() {
-  const int n = ::sd_listen_fds(1);
+namespace {
+
+Result<std::vector<OpenListener>> passed_by_systemd() {
+  const char* fds = std::getenv("LISTEN_FDS");
+  const char* pid = std::getenv("LISTEN_PID");
+  if (fds != nullptr && (pid == nullptr || std::to_string(::getpid()) != pid)) {
+    spdlog::warn("LISTEN_FDS is set but LISTEN_PID ({}) is not this process ({}): the sockets are not ours; "
+                 "binding [http] listen instead", pid == nullptr ? "unset" : pid, ::getpid());
+  }
+  char** raw_names = nullptr;
+  const int n = ::sd_listen_fds_with_names(1, &raw_names);
+  std::vector<std::string> names;
+  for (int i = 0; raw_names != nullptr && i < n; ++i) {
+    names.emplace_back(raw_names[i] != nullptr ? raw_names[i] : "");
+    std::free(raw_names[i]);
+  }
+  std::free(raw_names);
   if (n < 0) {
     return fail(ErrorKind::invalid_input, std::string("socket activation: ") + std::strerror(-n));
   }
@@ -188,15 +207,35 @@ Result<std::vector<OpenListener>> activated_listeners() {
     OpenListener l;
     l.fd = fd;
     l.name = socket_name(fd, l.unix_socket);
+    const auto index = static_cast<std::size_t>(fd - SD_LISTEN_FDS_START);
+    l.fd_name = index < names.size() ? names[index] : "";
     out.push_back(std::move(l));
   }
   return out;
 }
 
+} // namespace
+
+Result<std::vector<OpenListener>> activated_listeners(std::string_view protocol) {
+  // LISTEN_FDS is read once (sd_listen_fds unsets it); each front end takes its share.
+  static const Result<std::vector<OpenListener>> all = passed_by_systemd();
+  if (!all) {
+    return all;
+  }
+  std::vector<OpenListener> mine;
+  for (const OpenListener& l : *all) {
+    if ((l.fd_name == k_dovecot_auth_fd_name) == (protocol == k_dovecot_auth_fd_name)) {
+      mine.push_back(l);
+    }
+  }
+  return mine;
+}
+
+
 namespace {
 
 // A UNIX socket: claimed (lock, stale check), bound, owned, then given its mode and group.
-Result<int> bind_unix(const ListenAddress& address, const config::HttpConfig& http, Listeners& result) {
+Result<int> bind_unix(const ListenAddress& address, const SocketAccess& http, Listeners& result) {
   auto lock = claim_socket_path(address.host);
   if (!lock) {
     return tl::unexpected(lock.error());
@@ -218,7 +257,24 @@ Result<int> bind_unix(const ListenAddress& address, const config::HttpConfig& ht
 
 } // namespace
 
-Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, const config::HttpConfig& http) {
+// The sockets' group: [http] socket_group, else the group authd drops to ([daemon] group, or
+// the daemon user's own group), so a socket bound as root is not left root:root.
+SocketAccess socket_access(const config::Config& c, const std::string& mode, const std::string& group_name,
+                           const std::string& section) {
+  SocketAccess access{mode, group_name, section};
+  if (access.group.empty() && !c.daemon.group.empty()) {
+    access.group = c.daemon.group;
+  } else if (access.group.empty() && !c.daemon.user.empty()) {
+    if (const passwd* pw = ::getpwnam(c.daemon.user.c_str())) {
+      if (const group* g = ::getgrgid(pw->pw_gid)) {
+        access.group = g->gr_name;
+      }
+    }
+  }
+  return access;
+}
+
+Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, const SocketAccess& http) {
   Listeners result;
   for (const std::string& text : addresses) {
     auto address = parse_listen(text);
@@ -230,9 +286,9 @@ Result<Listeners> bind_listeners(const std::vector<std::string>& addresses, cons
       }
       return tl::unexpected(fd.error()); // `owned` unlinks what was bound
     }
-    result.open.push_back({*fd, address->unix_socket, describe(*address)});
+    result.open.push_back({*fd, address->unix_socket, describe(*address), ""});
   }
   return result;
 }
 
-} // namespace authd::frontend::detail
+} // namespace authd::frontend::net

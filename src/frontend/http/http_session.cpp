@@ -1,20 +1,8 @@
-#include "server.hpp"
+#include "http_session.hpp"
 
-#include <list>
-#include <optional>
-#include <thread>
-#include <unordered_map>
-#include <unordered_set>
-
-#include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
-#include <sys/socket.h>
-
-#include "authd/core/lanes.hpp"
-#include "authd/core/throttle.hpp"
 #include "authd/util/secret.hpp"
 
 namespace authd::frontend::detail {
@@ -23,125 +11,10 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using Clock = std::chrono::steady_clock;
-
-struct ListenerBase;
-
-// What a listener needs of a session without knowing its socket type.
-struct SessionBase {
-  virtual ~SessionBase() = default;
-  virtual void close(const char* reason) = 0;
-  // Shutdown: a held (throttled) request is answered "temporary failure" now instead of
-  // keeping the drain waiting for its timer.
-  virtual void end_hold() = 0;
-  // Shutdown, for a connection with nothing in flight: one that has a request on the way (bytes
-  // waiting, still arriving, or a new connection that has not spoken yet: accepted just before the
-  // listener closed) gets `grace` to deliver it and is answered; an idle keep-alive one is closed.
-  virtual void drain(std::chrono::milliseconds grace) = 0;
-  enum class Phase { busy, idle, reading }; // busy: a request is being answered (or written)
-  std::list<SessionBase*>::iterator pos;      // in the listener's `waiting` list unless busy
-  Phase phase = Phase::busy;
-  Clock::time_point since{};
-};
-
-} // namespace
-
-struct Server::Impl {
-  Impl(ServerLimits l, core::Metrics& m)
-      : limits(std::make_shared<const ServerLimits>(std::move(l))), metrics(m),
-        workers(limits->threads, 256, std::max(1, limits->threads / 2)) {}
-
-  // Read and replaced on the I/O thread only; a connection keeps the limits it started with.
-  std::shared_ptr<const ServerLimits> limits;
-  core::Metrics& metrics;
-  asio::io_context io{1};
-  core::LanedExecutor workers; // destroyed (joined) before io: its jobs post into io
-  std::vector<std::unique_ptr<ListenerBase>> listeners;
-  std::thread thread;
-  bool draining = false;
-  std::optional<asio::steady_timer> drain_timer;
-
-  void closed(const char* reason) { metrics.add("authd_http_connections_closed_total", {{"reason", reason}}); }
-  void maybe_finish_drain();
-};
-
-namespace {
-
-struct ListenerBase {
-  ListenerBase(Server::Impl& i, std::string n, Handler h, bool t) : impl(i), name(std::move(n)), handler(std::move(h)), tcp(t) {}
-  virtual ~ListenerBase() = default;
-  virtual void accept() = 0;
-  virtual void close_acceptor() = 0;
-
-  Server::Impl& impl;
-  std::string name;
-  Handler handler;
-  bool tcp;
-  // Connections with nothing in flight (idle between requests, or still sending one), in the
-  // order they started waiting: what a full listener may close to make room.
-  std::list<SessionBase*> waiting;
-  std::unordered_set<SessionBase*> all;
-  std::unordered_map<std::string, int> per_peer;
-
-  void gauge() { impl.metrics.set("authd_http_connections", {{"listener", name}}, static_cast<double>(all.size())); }
-  void set_phase(SessionBase* s, SessionBase::Phase phase) {
-    if (s->phase != SessionBase::Phase::busy) {
-      waiting.erase(s->pos);
-    }
-    s->phase = phase;
-    if (phase != SessionBase::Phase::busy) {
-      s->since = Clock::now();
-      s->pos = waiting.insert(waiting.end(), s);
-    }
-  }
-  void opened(SessionBase* s, const std::string& peer_key) {
-    all.insert(s);
-    if (!peer_key.empty()) {
-      ++per_peer[peer_key];
-    }
-    gauge();
-  }
-  void released(SessionBase* s, const std::string& peer_key) {
-    set_phase(s, SessionBase::Phase::busy);
-    all.erase(s);
-    if (!peer_key.empty()) {
-      if (auto it = per_peer.find(peer_key); it != per_peer.end() && --it->second <= 0) {
-        per_peer.erase(it);
-      }
-    }
-    gauge();
-    impl.maybe_finish_drain();
-  }
-  // Room for one more connection. When full, the longest-waiting connection that is idle, or
-  // has been sending its request for over a second (a real client sends a head in
-  // milliseconds), is closed; false when every connection has a request in flight or just began.
-  bool make_room() {
-    if (static_cast<int>(all.size()) < impl.limits->max_connections) {
-      return true;
-    }
-    const auto slow = Clock::now() - std::chrono::seconds(1);
-    int looked = 0;
-    for (SessionBase* s : waiting) {
-      if (s->phase == SessionBase::Phase::idle || s->since < slow) {
-        impl.closed(s->phase == SessionBase::Phase::idle ? "idle_evicted" : "slow_evicted");
-        s->close(nullptr);
-        return true;
-      }
-      if (++looked == 16) {
-        break;
-      }
-    }
-    return false;
-  }
-};
-
-void refuse(int fd, const char* reason, core::Metrics& metrics) {
-  static constexpr std::string_view k_busy =
-      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
-      "Content-Length: 21\r\n\r\ntoo many connections\n";
-  (void)::send(fd, k_busy.data(), k_busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  metrics.add("authd_http_connections_refused_total", {{"reason", reason}});
-}
+using net::Clock;
+using net::ListenerBase;
+using net::ServerLimits;
+using net::SessionBase;
 
 // Overwrites the buffer's spare storage: bytes of earlier requests (passwords) linger there.
 void wipe_spare(beast::flat_buffer& b) {
@@ -161,8 +34,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 public:
   using Socket = typename Protocol::socket;
 
-  Session(Socket socket, ListenerBase& listener, std::string peer, std::string peer_key)
-      : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_listener(listener),
+  Session(Socket socket, ListenerBase& listener, std::shared_ptr<const Handler> handler, std::string peer, std::string peer_key)
+      : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_listener(listener), m_handler(std::move(handler)),
         m_limits(listener.impl.limits), m_peer(std::move(peer)), m_peer_key(std::move(peer_key)),
         m_buffer(m_limits->max_header_bytes + m_limits->max_body_bytes + 16384) {}
 
@@ -360,7 +233,7 @@ private:
     Request req = take_request();
     Reply reply;
     try {
-      reply = m_listener.handler(req);
+      reply = (*m_handler)(req);
     } catch (const std::exception&) {
       reply.response.status = 500;
       reply.response.set_content("internal error\n", "text/plain");
@@ -438,6 +311,7 @@ private:
   Socket m_socket;
   asio::steady_timer m_timer;
   ListenerBase& m_listener;
+  std::shared_ptr<const Handler> m_handler;
   std::shared_ptr<const ServerLimits> m_limits;
   unsigned m_served = 0; // requests taken on this connection
   std::string m_peer;
@@ -453,162 +327,18 @@ private:
   bool m_holding = false; // a throttled answer waits on the timer
 };
 
-template <class Protocol>
-class Listener final : public ListenerBase {
-public:
-  Listener(Server::Impl& server, int fd, bool unix_socket, std::string label, Handler routes)
-      : ListenerBase(server, std::move(label), std::move(routes), !unix_socket), m_acceptor(server.io),
-        m_retry(server.io) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-      m_acceptor.assign(ss.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd);
-    } else {
-      m_acceptor.assign(Protocol(), fd);
-    }
-  }
-
-  void accept() override {
-    m_acceptor.async_accept([this](beast::error_code ec, typename Protocol::socket socket) {
-      if (ec == asio::error::operation_aborted || impl.draining) {
-        return;
-      }
-      if (ec) {
-        return backoff(ec);
-      }
-      admit(std::move(socket));
-      accept();
-    });
-  }
-
-  void close_acceptor() override {
-    beast::error_code ec;
-    m_acceptor.close(ec);
-    m_retry.cancel();
-  }
-
-private:
-  // Out of descriptors (EMFILE) or memory: wait a moment instead of spinning on the error.
-  void backoff(beast::error_code ec) {
-    spdlog::warn("accept on {}: {}", name, ec.message());
-    m_retry.expires_after(std::chrono::milliseconds(100));
-    m_retry.async_wait([this](beast::error_code e) {
-      if (!e && !impl.draining) {
-        accept();
-      }
-    });
-  }
-
-  void admit(typename Protocol::socket socket) {
-    std::string peer, key;
-    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-      beast::error_code ec;
-      socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      const auto ep = socket.remote_endpoint(ec);
-      peer = ec ? "" : ep.address().to_string();
-      const auto ip = parse_ip(peer);
-      if (ip && !contains_any(impl.limits->trusted, *ip)) {
-        key = core::Throttle::source_of(peer);
-      }
-    }
-    if (!key.empty()) {
-      if (const auto it = per_peer.find(key); it != per_peer.end() && it->second >= impl.limits->max_connections_per_peer) {
-        return refuse(socket.native_handle(), "per_peer", impl.metrics);
-      }
-    }
-    if (!make_room()) {
-      return refuse(socket.native_handle(), "full", impl.metrics);
-    }
-    std::make_shared<Session<Protocol>>(std::move(socket), *this, std::move(peer), std::move(key))->start();
-  }
-
-  typename Protocol::acceptor m_acceptor;
-  asio::steady_timer m_retry;
-};
-
 } // namespace
 
-void Server::Impl::maybe_finish_drain() {
-  if (!draining) {
-    return;
-  }
-  for (const auto& l : listeners) {
-    if (!l->all.empty()) {
-      return;
-    }
-  }
-  io.stop();
-}
-
-Server::Server(ServerLimits limits, core::Metrics& metrics) : m(std::make_unique<Impl>(std::move(limits), metrics)) {}
-
-Server::~Server() { stop(); }
-
-void Server::add_listener(int fd, bool unix_socket, const std::string& name, Handler handler) {
-  if (unix_socket) {
-    m->listeners.push_back(std::make_unique<Listener<asio::local::stream_protocol>>(*m, fd, true, name, std::move(handler)));
-  } else {
-    m->listeners.push_back(std::make_unique<Listener<asio::ip::tcp>>(*m, fd, false, name, std::move(handler)));
-  }
-}
-
-void Server::reconfigure(ServerLimits limits) {
-  asio::post(m->io, [impl = m.get(), l = std::move(limits)]() mutable {
-    l.threads = impl->limits->threads; // the worker pool is sized once
-    impl->limits = std::make_shared<const ServerLimits>(std::move(l));
-  });
-}
-
-void Server::start() {
-  for (auto& l : m->listeners) {
-    l->accept();
-    l->gauge();
-  }
-  m->thread = std::thread([impl = m.get()] {
-    const auto guard = asio::make_work_guard(impl->io);
-    impl->io.run();
-  });
-}
-
-void Server::stop() {
-  if (!m->thread.joinable()) {
-    return;
-  }
-  asio::post(m->io, [impl = m.get()] {
-    impl->draining = true;
-    for (auto& l : impl->listeners) {
-      l->close_acceptor();
-      // Idle, or still sending a request: nothing in flight. A request on its way gets a
-      // moment (connections a restart accepted must not lose their login); a slow one does not.
-      const auto grace = std::min<std::chrono::milliseconds>(std::chrono::seconds(1),
-                                                             std::chrono::seconds(impl->limits->drain_timeout_s));
-      const std::vector<SessionBase*> waiting(l->waiting.begin(), l->waiting.end());
-      for (SessionBase* s : waiting) {
-        s->drain(grace);
-      }
-      const std::vector<SessionBase*> busy(l->all.begin(), l->all.end());
-      for (SessionBase* s : busy) {
-        s->end_hold();
-      }
-    }
-    impl->drain_timer.emplace(impl->io);
-    impl->drain_timer->expires_after(std::chrono::seconds(impl->limits->drain_timeout_s));
-    impl->drain_timer->async_wait([impl](beast::error_code ec) {
-      if (ec) {
-        return;
-      }
-      for (auto& l : impl->listeners) {
-        while (!l->all.empty()) {
-          (*l->all.begin())->close("shutdown");
-        }
-      }
-      impl->io.stop();
-    });
-    impl->maybe_finish_drain();
-  });
-  m->thread.join();
-  m->workers.discard_queued();
+net::SessionFactory http_sessions(Handler handler) {
+  auto shared = std::make_shared<const Handler>(std::move(handler));
+  auto make = [shared](auto socket, ListenerBase& listener, std::string peer, std::string key) {
+    using Protocol = typename decltype(socket)::protocol_type;
+    std::make_shared<Session<Protocol>>(std::move(socket), listener, shared, std::move(peer), std::move(key))->start();
+  };
+  static constexpr std::string_view k_busy =
+      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 21\r\n\r\ntoo many connections\n";
+  return {make, make, std::string(k_busy)};
 }
 
 } // namespace authd::frontend::detail

@@ -1,0 +1,199 @@
+#include "frontend/net/event_server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/beast/core/error.hpp>
+#include <spdlog/spdlog.h>
+
+#include "authd/core/throttle.hpp"
+
+namespace authd::frontend::net {
+namespace {
+
+namespace beast = boost::beast;
+
+template <class Protocol>
+class Listener final : public ListenerBase {
+public:
+  Listener(Loop& server, int fd, bool unix_socket, std::string label, SessionFactory factory)
+      : ListenerBase(server, std::move(label), !unix_socket), m_factory(std::move(factory)), m_acceptor(server.io),
+        m_retry(server.io) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      m_acceptor.assign(ss.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd);
+    } else {
+      m_acceptor.assign(Protocol(), fd);
+    }
+  }
+
+  void accept() override {
+    m_acceptor.async_accept([this](beast::error_code ec, typename Protocol::socket socket) {
+      if (ec == asio::error::operation_aborted || impl.draining) {
+        return;
+      }
+      if (ec) {
+        return backoff(ec);
+      }
+      admit(std::move(socket));
+      accept();
+    });
+  }
+
+  void close_acceptor() override {
+    beast::error_code ec;
+    m_acceptor.close(ec);
+    m_retry.cancel();
+  }
+
+private:
+  // Out of descriptors (EMFILE) or memory: wait a moment instead of spinning on the error.
+  void backoff(beast::error_code ec) {
+    spdlog::warn("accept on {}: {}", name, ec.message());
+    m_retry.expires_after(std::chrono::milliseconds(100));
+    m_retry.async_wait([this](beast::error_code e) {
+      if (!e && !impl.draining) {
+        accept();
+      }
+    });
+  }
+
+  void admit(typename Protocol::socket socket) {
+    std::string peer, key;
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      beast::error_code ec;
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      const auto ep = socket.remote_endpoint(ec);
+      peer = ec ? "" : ep.address().to_string();
+      const auto ip = parse_ip(peer);
+      if (ip && !contains_any(impl.limits->trusted, *ip)) {
+        key = core::Throttle::source_of(peer);
+      }
+    }
+    if (!key.empty()) {
+      if (const auto it = per_peer.find(key); it != per_peer.end() && it->second >= impl.limits->max_connections_per_peer) {
+        return refuse(socket.native_handle(), "per_peer");
+      }
+    }
+    if (!make_room()) {
+      return refuse(socket.native_handle(), "full");
+    }
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      m_factory.tcp(std::move(socket), *this, std::move(peer), std::move(key));
+    } else {
+      m_factory.unix_socket(std::move(socket), *this, std::move(peer), std::move(key));
+    }
+  }
+
+  void refuse(int fd, const char* reason) {
+    (void)::send(fd, m_factory.refusal.data(), m_factory.refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    impl.metrics.add("authd_http_connections_refused_total", {{"reason", reason}});
+  }
+
+  SessionFactory m_factory;
+  typename Protocol::acceptor m_acceptor;
+  asio::steady_timer m_retry;
+};
+
+} // namespace
+
+ServerLimits limits_of(const config::HttpConfig& h) {
+  ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
+                              h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
+                              h.max_body_bytes, {}};
+  for (const std::string& text : h.trusted_proxies) {
+    if (auto net = parse_cidr(text)) { // validated when the config was loaded
+      limits.trusted.push_back(*net);
+    }
+  }
+  return limits;
+}
+
+void Loop::maybe_finish_drain() {
+  if (!draining) {
+    return;
+  }
+  for (const auto& l : listeners) {
+    if (!l->all.empty()) {
+      return;
+    }
+  }
+  io.stop();
+}
+
+Server::Server(ServerLimits limits, core::Metrics& metrics) : m(std::make_unique<Loop>(std::move(limits), metrics)) {}
+
+Server::~Server() { stop(); }
+
+void Server::add_listener(int fd, bool unix_socket, const std::string& name, SessionFactory factory) {
+  if (unix_socket) {
+    m->listeners.push_back(std::make_unique<Listener<asio::local::stream_protocol>>(*m, fd, true, name, std::move(factory)));
+  } else {
+    m->listeners.push_back(std::make_unique<Listener<asio::ip::tcp>>(*m, fd, false, name, std::move(factory)));
+  }
+}
+
+void Server::reconfigure(ServerLimits limits) {
+  asio::post(m->io, [impl = m.get(), l = std::move(limits)]() mutable {
+    l.threads = impl->limits->threads; // the worker pool is sized once
+    impl->limits = std::make_shared<const ServerLimits>(std::move(l));
+  });
+}
+
+void Server::start() {
+  for (auto& l : m->listeners) {
+    l->accept();
+    l->gauge();
+  }
+  m->thread = std::thread([impl = m.get()] {
+    const auto guard = asio::make_work_guard(impl->io);
+    impl->io.run();
+  });
+}
+
+void Server::stop(const std::function<void()>& at_deadline) {
+  if (!m->thread.joinable()) {
+    return;
+  }
+  asio::post(m->io, [impl = m.get(), &at_deadline] { // stop() waits for the loop: the reference outlives it
+    impl->draining = true;
+    for (auto& l : impl->listeners) {
+      l->close_acceptor();
+      // Idle, or still sending a request: nothing in flight. A request on its way gets a
+      // moment (connections a restart accepted must not lose their login); a slow one does not.
+      const auto grace = std::min<std::chrono::milliseconds>(std::chrono::seconds(1),
+                                                             std::chrono::seconds(impl->limits->drain_timeout_s));
+      const std::vector<SessionBase*> waiting(l->waiting.begin(), l->waiting.end());
+      for (SessionBase* s : waiting) {
+        s->drain(grace);
+      }
+      const std::vector<SessionBase*> busy(l->all.begin(), l->all.end());
+      for (SessionBase* s : busy) {
+        s->end_hold();
+      }
+    }
+    impl->drain_timer.emplace(impl->io);
+    impl->drain_timer->expires_after(std::chrono::seconds(impl->limits->drain_timeout_s));
+    impl->drain_timer->async_wait([impl, &at_deadline](beast::error_code ec) {
+      if (ec) {
+        return;
+      }
+      impl->workers.discard_queued(); // nobody waits for these answers any more
+      if (at_deadline) {
+        at_deadline();
+      }
+      for (auto& l : impl->listeners) {
+        while (!l->all.empty()) {
+          (*l->all.begin())->close("shutdown");
+        }
+      }
+      impl->io.stop();
+    });
+    impl->maybe_finish_drain();
+  });
+  m->thread.join();
+  m->workers.discard_queued();
+}
+
+} // namespace authd::frontend::net
