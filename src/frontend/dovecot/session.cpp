@@ -59,6 +59,7 @@ public:
     beast::error_code ec;
     m_socket.shutdown(Socket::shutdown_both, ec);
     m_socket.close(ec);
+    wipe(m_in.data(), m_in.size());
     m_in.clear();
     m_listener.released(this, m_peer_key);
   }
@@ -147,6 +148,9 @@ private:
   void update_phase() {
     const bool busy = m_conversation.pending() > 0;
     const Phase want = busy ? Phase::busy : (!m_in.empty() || !m_conversation.ready()) ? Phase::reading : Phase::idle;
+    if (want == Phase::idle && m_listener.impl.draining) {
+      return close("shutdown"); // its last answer is out; nothing more will be taken
+    }
     if (want != phase) {
       m_listener.set_phase(this, want);
     }
