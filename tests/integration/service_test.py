@@ -363,6 +363,42 @@ done
           counts["failed"] == 0 and counts["ok"] > 50, f"{counts['ok']} ok, {counts['failed']} failed {errors}")
 
 
+# ------------------------------------------------------------------ activation with a Dovecot socket
+def activated_dovecot():
+    """contrib/systemd/authd-dovecot-auth.socket: a socket named dovecot-auth goes to the Dovecot
+    auth-protocol listener, the others to HTTP."""
+    port = BASE_PORT + 4
+    conf, log = f"{TMP}/v.toml", f"{TMP}/v.log"
+    write_config(conf, port, sock=f"{TMP}/v-unused.sock")
+    authctl(conf, "user", "add", "vic", "--hash", md5_crypt("vic-pw"))
+    dsock, hsock = f"{TMP}/v-dovecot.sock", f"{TMP}/v-http.sock"
+    act = subprocess.Popen(["systemd-socket-activate", "-l", hsock, "-l", dsock, "--fdname=http:dovecot-auth",
+                            f"{BIN}/authd", "--config", conf], stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+    PROCS.append(act)
+    end = time.time() + 10
+    while not os.path.exists(dsock) and time.time() < end:
+        time.sleep(0.05)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(dsock)
+    s.sendall(b"VERSION\t1\t0\nCPID\t1\n")
+    hello = b""
+    while b"DONE\n" not in hello:
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        hello += chunk
+    import base64
+    s.sendall(b"AUTH\t1\tPLAIN\tservice=smtp\tresp=" + base64.b64encode(b"\0vic\0vic-pw") + b"\n")
+    reply = s.recv(1024)
+    s.close()
+    check("socket activation: the fd named dovecot-auth speaks the Dovecot protocol", hello.startswith(b"VERSION\t1\t")
+          and reply == b"OK\t1\tuser=vic\n", repr(reply))
+    check("... and the other one HTTP", wait_answering(hsock, 5))
+    act.send_signal(signal.SIGTERM)
+    act.wait(15)
+
+
 # ------------------------------------------------------------------ SIGTERM with slow clients
 def slow_shutdown():
     port = BASE_PORT + 4
@@ -521,6 +557,7 @@ try:
     reload()
     restarts()
     slow_shutdown()
+    activated_dovecot()
     wedged_owner()
     bounded_drain()
 finally:
