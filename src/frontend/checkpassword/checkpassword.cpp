@@ -65,7 +65,25 @@ constexpr int k_misuse = 2;
 constexpr int k_unknown_user = 3;
 constexpr int k_tempfail = 111;
 
+constexpr const char* k_help =
+    "authd-checkpassword: Dovecot 2.3's checkpassword passdb/userdb and Apache's mod_authnz_external\n"
+    "(pipe) client of authd's UNIX socket. Exit: 0 ok (checkpassword: the reply program's), 1 wrong\n"
+    "password or unknown user, 2 misuse, 3 user unknown (userdb), 111 authd or its store unreachable.\n"
+    "Usage: authd-checkpassword [OPTIONS] PROGRAM [ARGS...]\n"
+    "       authd-checkpassword --pipe [OPTIONS]\n"
+    "\n"
+    "Options:\n"
+    "  -h,--help                   Print this help message and exit\n"
+    "  --socket PATH               authd's UNIX socket (default $AUTHD_SOCKET or /run/authd/authd.sock)\n"
+    "  --pipe                      mod_authnz_external's pipe method: user and password on stdin\n"
+    "  --service S                 the service to ask for (default: Dovecot's SERVICE; pipe: none)\n"
+    "  --timeout SECONDS           give up on authd after this long (default 15)\n"
+    "  --default-uid U             userdb: uid for accounts without one (name or number)\n"
+    "  --default-gid G             userdb: gid for accounts without one\n"
+    "  --default-home TEMPLATE     userdb: home for accounts without one (%u user, %n local part, %d domain)\n";
+
 struct Options {
+  bool help = false;
   bool pipe = false;
   std::string socket;
   std::string service;
@@ -173,10 +191,13 @@ std::string expand_home(const std::string& tmpl, const std::string& user) {
 bool parse_args(int argc, char** argv, Options& o, std::string& error) {
   o.socket = env("AUTHD_SOCKET").empty() ? "/run/authd/authd.sock" : env("AUTHD_SOCKET");
   int i = 1;
-  for (; i < argc && std::strncmp(argv[i], "--", 2) == 0; ++i) {
-    const std::string arg = argv[i];
+  for (; i < argc && (std::strncmp(argv[i], "--", 2) == 0 || std::strcmp(argv[i], "-h") == 0); ++i) {
+    const std::string arg = std::strcmp(argv[i], "-h") == 0 ? "--help" : argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--pipe") {
+    if (arg == "--help") {
+      o.help = true;
+      return true;
+    } else if (arg == "--pipe") {
       o.pipe = true;
     } else if (arg.starts_with("--default-") && has_value) {
       if (!default_option(arg, argv[++i], o, error)) {
@@ -212,8 +233,8 @@ bool parse_args(int argc, char** argv, Options& o, std::string& error) {
   }
   o.program.push_back(nullptr);
   if (!o.pipe && o.program.size() < 2) {
-    error = "usage: authd-checkpassword [--socket PATH] [--default-uid U --default-gid G --default-home TEMPLATE] "
-            "PROGRAM [ARGS...]  |  --pipe [--socket PATH] [--service S]";
+    error = "usage: authd-checkpassword [--socket PATH] [--timeout S] [--default-uid U --default-gid G "
+            "--default-home TEMPLATE] PROGRAM [ARGS...]  |  --pipe [--socket PATH] [--service S]  (--help)";
     return false;
   }
   return true;
@@ -360,6 +381,10 @@ int run(int argc, char** argv) {
   std::string error;
   if (!parse_args(argc, argv, o, error)) {
     return misuse(error);
+  }
+  if (o.help) {
+    std::cout << k_help;
+    return 0;
   }
   return o.pipe ? run_pipe(o) : run_checkpassword(o);
 }
