@@ -82,26 +82,47 @@ void migrate_until_done(store::CredentialStore& store, std::atomic<bool>& stoppi
   }
 }
 
-// Every connection is a descriptor: the soft limit (often 1024) goes up to the hard one, and
-// the log says when that is below what the listeners may hold.
-void raise_fd_limit(const config::Config& cfg, std::size_t listeners) {
+// Every connection is a descriptor: the soft limit (often 1024) goes up to the hard one.
+rlim_t raise_fd_limit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
-    return;
+    return 1024;
   }
   lim.rlim_cur = lim.rlim_max;
   (void)::setrlimit(RLIMIT_NOFILE, &lim);
-  const auto wanted = static_cast<rlim_t>(cfg.http.max_connections) * listeners + 64;
-  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
-    spdlog::warn("open-file limit {} is below what {} listener(s) of max_connections={} need ({}): raise LimitNOFILE",
-                 lim.rlim_cur, listeners, cfg.http.max_connections, wanted);
-  }
+  return lim.rlim_cur;
 }
+
+// The front ends, and the connection cap the open-file limit allows each listener: a listener
+// that is full closes its longest-idle connection to make room, which only works while it is
+// full before the process runs out of descriptors (then no listener could accept at all).
+struct FrontEnds {
+  frontend::HttpFrontend& http;
+  frontend::DovecotFrontend& dovecot;
+  int cap = 0;
+
+  void limit(rlim_t fds) {
+    const std::size_t listeners = std::max<std::size_t>(1, http.listener_count() + dovecot.listener_count());
+    constexpr rlim_t k_reserve = 256; // the store's connections, logs, the probes
+    const rlim_t per = fds == RLIM_INFINITY || fds <= k_reserve ? 1000000 : (fds - k_reserve) / listeners;
+    cap = static_cast<int>(std::max<rlim_t>(16, std::min<rlim_t>(per, 1000000)));
+  }
+  void reconfigure(const config::Config& c) {
+    config::Config effective = c;
+    if (effective.http.max_connections > cap) {
+      spdlog::warn("[http] max_connections {} capped at {} per listener: the open-file limit allows no more across {} "
+                   "listener(s) (raise LimitNOFILE)", effective.http.max_connections, cap,
+                   http.listener_count() + dovecot.listener_count());
+      effective.http.max_connections = cap;
+    }
+    http.reconfigure(effective);
+    dovecot.reconfigure(effective);
+  }
+};
 
 // SIGHUP: the file again, through the same checks as a start. Refused: the running settings
 // stay, and the log says why. Accepted: what can change live does; what needs a restart is named.
-void reload(const Options& options, config::Config& running, core::AuthService& service,
-            frontend::HttpFrontend& http, frontend::DovecotFrontend& dovecot) {
+void reload(const Options& options, config::Config& running, core::AuthService& service, FrontEnds& fronts) {
   ::sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", static_cast<unsigned long long>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count()));
   auto loaded = load_settings(options, Load::reload);
@@ -113,7 +134,7 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
     spdlog::error("SIGHUP: {}: configuration refused, the running one stays", loaded.error().message);
   } else {
     for (const std::string& key : config::keep_restart_settings(running, *loaded)) {
-      if (key == "[http] listen" && http.socket_activated()) {
+      if (key == "[http] listen" && fronts.http.socket_activated()) {
         spdlog::warn("SIGHUP: [http] listen changed: not used under socket activation (change authd.socket)");
       } else {
         spdlog::warn("SIGHUP: {} changed: it takes effect at the next restart; the running value stays", key);
@@ -125,8 +146,7 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
     running = std::move(*loaded);
     spdlog::set_level(spdlog::level::from_str(running.daemon.log_level));
     service.reconfigure(running);
-    http.reconfigure(running);
-    dovecot.reconfigure(running);
+    fronts.reconfigure(running);
     spdlog::info("SIGHUP: configuration {} reloaded: target {} cost {}", running.source,
                  policy::to_string(running.policy.target), running.policy.bcrypt_cost);
   }
@@ -135,7 +155,7 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
 
 int serve(const Options& options, config::Config cfg) {
   const std::vector<std::string> listen = cfg.http.listen;
-  raise_fd_limit(cfg, listen.size());
+  const rlim_t fds = raise_fd_limit();
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) {
@@ -174,6 +194,9 @@ int serve(const Options& options, config::Config cfg) {
       return 1; // the front ends stop (and unlink what they bound) as they go out of scope
     }
   }
+  FrontEnds fronts{http, dovecot};
+  fronts.limit(fds);
+  fronts.reconfigure(cfg);
   std::thread migrator([&] {
     if (!first) {
       migrate_until_done(**store, stopping, fatal);
@@ -201,7 +224,7 @@ int serve(const Options& options, config::Config cfg) {
       break;
     }
     if (sig == SIGHUP) {
-      reload(options, cfg, service, http, dovecot);
+      reload(options, cfg, service, fronts);
       gauge_s = cfg.core.gauge_refresh_s;
     } else if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("{}: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -53,8 +53,8 @@ TEST(DovecotProtocol, PlainWithInitialResponseStartsALogin) {
   EXPECT_EQ(s.login->password.view().reveal(), "secret");
   EXPECT_EQ(s.login->service, "smtp");
   EXPECT_EQ(s.login->remote_ip, "192.0.2.9");
-  EXPECT_TRUE(c.finish(1));
-  EXPECT_FALSE(c.finish(1));
+  EXPECT_TRUE(c.finish(1, s.login->seq));
+  EXPECT_FALSE(c.finish(1, s.login->seq));
   EXPECT_EQ(ok_line(1, "alice"), "OK\t1\tuser=alice\n");
 }
 
@@ -121,6 +121,18 @@ TEST(DovecotProtocol, BadInputFailsOrHangsUpAsDovecotDoes) {
     why = many.on_line("AUTH\t" + std::to_string(i) + "\tLOGIN\tservice=smtp").close;
   }
   EXPECT_FALSE(why.empty()) << "requests in flight per connection are bounded";
+}
+
+TEST(DovecotProtocol, AReusedIdIsANewRequestTheOldAnswerDoesNotFit) {
+  Conversation c = ready();
+  auto first = c.on_line("AUTH\t1\tPLAIN\tservice=smtp\tresp=" + b64(std::string("\0alice\0pw", 9)));
+  ASSERT_TRUE(first.login);
+  c.on_line("CANCEL\t1");
+  auto second = c.on_line("AUTH\t1\tPLAIN\tservice=smtp\tresp=" + b64(std::string("\0nosuch\0bad", 11)));
+  ASSERT_TRUE(second.login);
+  EXPECT_NE(first.login->seq, second.login->seq);
+  EXPECT_FALSE(c.finish(1, first.login->seq)) << "the cancelled login's answer must not answer the new request";
+  EXPECT_TRUE(c.finish(1, second.login->seq));
 }
 
 TEST(DovecotProtocol, UserNamesAreEscapedInReplies) {

@@ -49,7 +49,7 @@ struct DovecotAuthConfig {
 
 struct CoreConfig {
   int verify_threads = 0;   // hashing threads; 0 = one per CPU core
-  int queue_size = 64;      // waiting hash jobs; beyond it answers are temporary failures
+  int queue_size = 64;      // logins waiting for a worker, per lane and front end; beyond: temporary failure
   bool cache = false;       // positive auth cache (keyed hash of user+password+service+stored hash)
   int cache_ttl_s = 60;
   int gauge_refresh_s = 300; // accounts-per-status gauges are recomputed this often

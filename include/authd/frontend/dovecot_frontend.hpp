@@ -24,6 +24,7 @@ public:
   Status start();
   void reconfigure(const config::Config& config); // limits and trusted proxies for new connections
   void stop();
+  std::size_t listener_count() const; // sockets served (bound or from systemd)
 
 private:
   core::AuthService& m_service;

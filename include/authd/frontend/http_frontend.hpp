@@ -41,6 +41,7 @@ public:
   bool socket_activated() const;
   // Stops accepting, lets in-flight requests finish ([http] drain_timeout_s at most), joins.
   void stop();
+  std::size_t listener_count() const; // sockets served (bound or from systemd)
 
 private:
   std::shared_ptr<const detail::RouteContext> context(std::size_t index) const;

@@ -37,7 +37,7 @@ Status DovecotFrontend::start() {
   if (m_listeners->open.empty()) {
     return {}; // off
   }
-  net::ServerLimits limits = net::limits_of(m_config.http);
+  net::ServerLimits limits = net::limits_of(m_config);
   std::array<unsigned char, 16> cookie{};
   randombytes_buf(cookie.data(), cookie.size());
   auto ctx = std::make_shared<dovecot::Context>(m_service, limits.trusted, hex_encode(cookie.data(), cookie.size()));
@@ -52,9 +52,11 @@ Status DovecotFrontend::start() {
 
 void DovecotFrontend::reconfigure(const config::Config& config) {
   if (m_server) {
-    m_server->reconfigure(net::limits_of(config.http));
+    m_server->reconfigure(net::limits_of(config));
   }
 }
+
+std::size_t DovecotFrontend::listener_count() const { return m_listeners ? m_listeners->open.size() : 0; }
 
 void DovecotFrontend::stop() {
   if (m_server) {

@@ -196,6 +196,7 @@ Step Conversation::auth(const std::vector<std::string>& args) {
   if (!have_service || r.service.empty()) {
     return hang_up("AUTH without service=");
   }
+  r.seq = ++m_next_seq;
   auto& stored = m_requests[*id] = std::move(r);
   if (stored.mech == Request::Mech::plain) {
     if (!resp) {
@@ -254,12 +255,17 @@ Step Conversation::answer(std::uint32_t id, Request& r, std::string_view respons
   }
   r.wait = Request::Wait::core;
   Step s;
-  s.login = Login{id, r.user, SecretString(password), r.service, r.remote_ip};
+  s.login = Login{id, r.seq, r.user, SecretString(password), r.service, r.remote_ip};
   return s;
 }
 
-bool Conversation::finish(std::uint32_t id) {
-  return m_requests.erase(id) > 0;
+bool Conversation::finish(std::uint32_t id, std::uint64_t seq) {
+  const auto it = m_requests.find(id);
+  if (it == m_requests.end() || it->second.seq != seq) {
+    return false;
+  }
+  m_requests.erase(it);
+  return true;
 }
 
 } // namespace authd::frontend::dovecot

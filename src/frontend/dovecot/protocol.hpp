@@ -26,6 +26,7 @@ std::string handshake(unsigned long pid, unsigned long connection_id, std::strin
 // A login the listener must run through the core, for request `id`.
 struct Login {
   std::uint32_t id = 0;
+  std::uint64_t seq = 0; // which request of this connection: an id may be reused after CANCEL
   std::string user;
   SecretString password;
   std::string service;
@@ -43,9 +44,10 @@ struct Step {
 class Conversation {
 public:
   Step on_line(std::string_view line);
-  // Request `id` is answered: whether it is still wanted (not cancelled meanwhile) — then the
-  // caller sends its OK or FAIL line (ok_line / fail_line) and it is forgotten.
-  bool finish(std::uint32_t id);
+  // Login `seq` (request `id`) is answered: whether that very request is still wanted (not
+  // cancelled, its id not reused since) — then the caller sends its OK or FAIL line (ok_line /
+  // fail_line) and it is forgotten.
+  bool finish(std::uint32_t id, std::uint64_t seq);
   std::size_t pending() const { return m_requests.size(); }
   bool ready() const { return m_state == State::ready; }
 
@@ -55,6 +57,7 @@ private:
     enum class Mech { plain, login } mech = Mech::plain;
     enum class Wait { response, username, password, core } wait = Wait::response;
     std::string service, remote_ip, user;
+    std::uint64_t seq = 0;
   };
   Step handshake_line(std::string_view command, const std::vector<std::string>& args);
   Step auth(const std::vector<std::string>& args);
@@ -62,6 +65,7 @@ private:
   Step answer(std::uint32_t id, Request& r, std::string_view response_b64);
 
   State m_state = State::version;
+  std::uint64_t m_next_seq = 0;
   std::map<std::uint32_t, Request> m_requests;
 };
 

@@ -22,6 +22,7 @@ using net::ListenerBase;
 using net::SessionBase;
 
 constexpr std::size_t k_max_output = 64 * 1024; // a client that does not read its answers is closed
+constexpr int k_max_running = 32;               // logins of one connection on the workers or held
 
 // One client connection: the handshake in one write, then lines in, answers out. Logins run on the
 // workers; a throttled one is held on its own timer (no thread) while the wait fits in
@@ -138,6 +139,10 @@ private:
       return close("protocol_error");
     }
     if (step.login) {
+      if (m_running >= k_max_running) { // cancelled logins still run: CANCEL does not lift the bound
+        return close("too_many_requests");
+      }
+      ++m_running;
       run(std::make_shared<Login>(std::move(*step.login)),
           std::chrono::steady_clock::now() + std::chrono::milliseconds(m_ctx->service.throttle_config().hold_max_ms));
     }
@@ -200,8 +205,9 @@ private:
       return hold(login, r.retry_after, hold_until);
     }
     count(r.status);
-    if (!m_conversation.finish(login->id)) {
-      return update_phase(); // cancelled meanwhile
+    --m_running;
+    if (!m_conversation.finish(login->id, login->seq)) {
+      return update_phase(); // cancelled meanwhile (its id may serve another request now)
     }
     if (r.status == core::AuthStatus::ok) {
       send(ok_line(login->id, r.user));
@@ -215,13 +221,14 @@ private:
 
   void hold(const std::shared_ptr<Login>& login, std::chrono::milliseconds wait, std::chrono::steady_clock::time_point until) {
     auto timer = std::make_shared<asio::steady_timer>(m_socket.get_executor());
-    m_holds[login->id] = timer;
+    m_holds[login->seq] = timer; // by seq: unique on the connection, unlike a reusable id
     timer->expires_after(wait);
     timer->async_wait([self = this->shared_from_this(), login, until](beast::error_code ec) {
-      self->m_holds.erase(login->id);
-      if (!ec && !self->m_closed) {
-        self->run(login, until);
+      if (ec || self->m_closed) {
+        return; // close() cancelled it
       }
+      self->m_holds.erase(login->seq);
+      self->run(login, until);
     });
   }
 
@@ -273,7 +280,8 @@ private:
   bool m_closed = false;
   bool m_deadline_armed = true; // start() arms it for the handshake
   Conversation m_conversation;
-  std::map<std::uint32_t, std::shared_ptr<asio::steady_timer>> m_holds;
+  std::map<std::uint64_t, std::shared_ptr<asio::steady_timer>> m_holds; // held logins, by seq
+  int m_running = 0; // logins on the workers or held, cancelled ones included
 };
 
 } // namespace

@@ -31,7 +31,7 @@ Status HttpFrontend::start(const std::vector<std::string>& addresses) {
     }
     *m_listeners = std::move(*bound);
   }
-  net::ServerLimits limits = net::limits_of(m_config->http);
+  net::ServerLimits limits = net::limits_of(*m_config);
   m_server = std::make_unique<net::Server>(limits, m_metrics);
   for (const net::OpenListener& l : m_listeners->open) {
     const std::size_t index = m_contexts.size();
@@ -52,7 +52,7 @@ std::shared_ptr<const detail::RouteContext> HttpFrontend::context(std::size_t in
 
 void HttpFrontend::reconfigure(const config::Config& config) {
   auto shared = std::make_shared<const config::Config>(config);
-  net::ServerLimits limits = net::limits_of(config.http);
+  net::ServerLimits limits = net::limits_of(config);
   {
     std::lock_guard lock(m_mutex);
     for (auto& ctx : m_contexts) {
@@ -66,6 +66,8 @@ void HttpFrontend::reconfigure(const config::Config& config) {
 }
 
 bool HttpFrontend::socket_activated() const { return m_listeners && m_listeners->activated; }
+
+std::size_t HttpFrontend::listener_count() const { return m_listeners ? m_listeners->open.size() : 0; }
 
 void HttpFrontend::stop() {
   if (m_server) {

@@ -98,7 +98,8 @@ private:
 
 } // namespace
 
-ServerLimits limits_of(const config::HttpConfig& h) {
+ServerLimits limits_of(const config::Config& c) {
+  const config::HttpConfig& h = c.http;
   ServerLimits limits{h.threads, h.max_connections, h.max_connections_per_peer, h.keepalive_timeout_s,
                               h.header_timeout_s, h.body_timeout_s, h.drain_timeout_s, h.max_header_bytes, 64,
                               h.max_body_bytes, {}};
@@ -107,6 +108,7 @@ ServerLimits limits_of(const config::HttpConfig& h) {
       limits.trusted.push_back(*net);
     }
   }
+  limits.queue = static_cast<std::size_t>(c.core.queue_size);
   return limits;
 }
 

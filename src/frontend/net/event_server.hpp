@@ -41,10 +41,12 @@ struct ServerLimits {
   std::size_t max_header_fields = 64;
   std::size_t max_body_bytes = 4096;
   std::vector<Cidr> trusted; // exempt from the per-peer cap
+  std::size_t queue = 64;    // complete requests waiting for a worker, per lane ([core] queue_size)
 };
 
-// [http]'s limits, the trusted proxies parsed (validated when the config was loaded).
-ServerLimits limits_of(const config::HttpConfig& http);
+// [http]'s limits, the trusted proxies parsed (validated when the config was loaded), and
+// [core] queue_size: the logins that may wait, beyond which one is answered "temporary" at once.
+ServerLimits limits_of(const config::Config& config);
 
 struct ListenerBase;
 
@@ -68,7 +70,7 @@ struct SessionBase {
 struct Loop {
   Loop(ServerLimits l, core::Metrics& m)
       : limits(std::make_shared<const ServerLimits>(std::move(l))), metrics(m),
-        workers(limits->threads, 256, std::max(1, limits->threads / 2)) {}
+        workers(limits->threads, limits->queue, std::max(1, limits->threads / 2)) {}
 
   // Read and replaced on the I/O thread only; a connection keeps the limits it started with.
   std::shared_ptr<const ServerLimits> limits;
