@@ -30,6 +30,8 @@ struct Totals {
   std::map<std::string, long long> by_status = {{"current", 0}, {"weak", 0},    {"legacy", 0},
                                                 {"wrapped", 0}, {"invalid", 0}, {"locked", 0}};
   bool enabled_legacy = false;
+  long long with_app_passwords = 0;     // accounts with at least one active app password
+  long long app_passwords_only = 0;     // accounts whose own password is kept off some services
 };
 
 std::string csv_field(const std::string& s) {
@@ -105,7 +107,9 @@ void print_totals(const AuditOptions& o, const Totals& t, bool printed) {
   if (o.format == "json") {
     std::cout << (printed ? "\n  ],\n" : "],\n") << "  \"total\": " << t.total << ",\n"
               << "  \"by_scheme\": " << nlohmann::json(t.by_scheme).dump() << ",\n"
-              << "  \"by_status\": " << nlohmann::json(t.by_status).dump() << "\n}\n";
+              << "  \"by_status\": " << nlohmann::json(t.by_status).dump() << ",\n"
+              << "  \"app_passwords\": {\"accounts\": " << t.with_app_passwords
+              << ", \"main_password_restricted\": " << t.app_passwords_only << "}\n}\n";
   } else if (o.format == "table") {
     std::cout << "\n" << thousands(t.total) << (t.total == 1 ? " account: " : " accounts: ") << thousands(done) << " current, "
               << thousands(t.by_status.at("weak")) << " weak, " << thousands(t.by_status.at("legacy")) << " legacy, "
@@ -119,7 +123,8 @@ void print_totals(const AuditOptions& o, const Totals& t, bool printed) {
     for (const auto& [scheme, n] : t.by_scheme) {
       std::cout << " " << scheme << "=" << thousands(n);
     }
-    std::cout << "\n";
+    std::cout << "\napp passwords: " << thousands(t.with_app_passwords) << " account(s) use them, "
+              << thousands(t.app_passwords_only) << " keep their own password off some services\n";
   }
 }
 
@@ -145,6 +150,8 @@ int audit(Context& ctx, const AuditOptions& o) {
     ++t.by_scheme[c.scheme];
     ++t.by_status[c.status];
     t.enabled_legacy = t.enabled_legacy || (c.legacy && a.enabled);
+    t.with_app_passwords += a.active_app_passwords > 0 ? 1 : 0;
+    t.app_passwords_only += a.main_password_services ? 1 : 0;
     if (o.all || !c.current || !c.note.empty()) {
       print_row(o, a, c, first);
       first = false;

@@ -22,6 +22,7 @@ int run(int argc, char** argv) {
   add_audit_command(app, ctx);
   add_import_command(app, ctx);
   add_retire_commands(app, ctx);
+  add_app_password_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -14,5 +14,6 @@ void add_user_commands(CLI::App& app, Context& ctx);
 void add_audit_command(CLI::App& app, Context& ctx);
 void add_import_command(CLI::App& app, Context& ctx);
 void add_retire_commands(CLI::App& app, Context& ctx);
+void add_app_password_commands(CLI::App& app, Context& ctx);
 
 } // namespace authd::cli

@@ -25,6 +25,7 @@ struct UserOptions {
   std::int64_t gid = -1;
   bool disabled = false;
   std::string format = "table";
+  std::vector<std::string> main_password_services; // user set --main-password-service
 };
 
 store::Event event(const std::string& kind, std::string from = "", std::string to = "") {
@@ -119,6 +120,14 @@ std::string services_text(const store::Account& a) {
   return out.empty() ? "none" : out;
 }
 
+// "all" (the default), "none" (app passwords only) or the list.
+std::string main_password_text(const store::Account& a) {
+  if (!a.main_password_services) {
+    return "all";
+  }
+  return a.main_password_services->empty() ? "none" : store::join_services(*a.main_password_services);
+}
+
 nlohmann::json account_json(const store::Account& a, const policy::Classification& c) {
   const auto time_or_null = [](const std::optional<std::int64_t>& t) { return t ? nlohmann::json(iso_time(*t)) : nlohmann::json(nullptr); };
   return {{"username", a.username}, {"enabled", a.enabled}, {"scheme", c.scheme}, {"status", policy::to_string(c.status)},
@@ -126,7 +135,8 @@ nlohmann::json account_json(const store::Account& a, const policy::Classificatio
           {"password_changed_at", iso_time(a.password_changed_at)}, {"last_login_at", time_or_null(a.last_login_at)},
           {"last_login_service", a.last_login_service}, {"home", a.home ? nlohmann::json(*a.home) : nlohmann::json(nullptr)},
           {"uid", a.uid ? nlohmann::json(*a.uid) : nlohmann::json(nullptr)},
-          {"gid", a.gid ? nlohmann::json(*a.gid) : nlohmann::json(nullptr)}};
+          {"gid", a.gid ? nlohmann::json(*a.gid) : nlohmann::json(nullptr)},
+          {"main_password_services", a.main_password_services ? nlohmann::json(*a.main_password_services) : nlohmann::json(nullptr)}};
 }
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -155,6 +165,8 @@ int show(Context& ctx, const UserOptions& o) {
             << "scheme:           " << c.scheme << " (" << policy::to_string(c.status) << ")\n"
             << "services:         "
             << (services == "all" ? "all (every service)" : services == "none" ? "none (no service: every login refused)" : services)
+            << "\nmain password:    "
+            << (a.main_password_services ? main_password_text(a) + " (other services: app passwords only)" : "all services")
             << "\ncreated:          " << iso_time(a.created_at) << "\n"
             << "password changed: " << iso_time(a.password_changed_at) << "\n"
             << "last login:       " << (a.last_login_at ? iso_time(*a.last_login_at) + " (" + a.last_login_service + ")" : "never") << "\n";
@@ -208,6 +220,19 @@ int revoked(Context& ctx, const UserOptions& o) {
   return k_exit_ok;
 }
 
+// user set NAME --main-password-service S...: 'all' = every service again, 'none' = app
+// passwords only.
+Status set_main(store::CredentialStore& s, const UserOptions& u) {
+  const auto& list = u.main_password_services;
+  std::optional<std::vector<std::string>> services;
+  if (list.size() == 1 && list.front() == "none") {
+    services = std::vector<std::string>{};
+  } else if (!(list.size() == 1 && list.front() == store::k_all_services)) {
+    services = list;
+  }
+  return s.set_main_password_services(u.name, services, event("main_password_services", "", store::join_services(list)));
+}
+
 using Change = Status (*)(store::CredentialStore&, const UserOptions&);
 
 int change(Context& ctx, const UserOptions& o, Change fn) {
@@ -256,6 +281,12 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   grant->callback([&ctx, o] {
     ctx.action = [&ctx, o] { return change(ctx, *o, [](store::CredentialStore& s, const UserOptions& u) { return s.grant(u.name, u.service, event("grant", "", u.service)); }); };
   });
+  CLI::App* set = named("set", "Change an account's settings");
+  set->add_option("--main-password-service,--main-password-services", o->main_password_services,
+                  "a service the account's own password is accepted for (repeatable; 'all' = every service, the "
+                  "default; 'none' = app passwords only)")
+      ->required();
+  set->callback([&ctx, o] { ctx.action = [&ctx, o] { return change(ctx, *o, set_main); }; });
   CLI::App* revoke = named("revoke", "Withdraw a service (the last one leaves no service; 'all' = none at once)");
   revoke->add_option("SERVICE", o->service)->required();
   revoke->callback([&ctx, o] { ctx.action = [&ctx, o] { return revoked(ctx, *o); }; });

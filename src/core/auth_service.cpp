@@ -1,8 +1,11 @@
 #include "authd/core/auth_service.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "auth_cache.hpp"
+#include "authd/policy/app_password.hpp"
 
 namespace authd::core {
 namespace {
@@ -170,6 +173,9 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   const store::Account& account = **found;
   res.user = account.username;
   const bool allowed = store::allowed(account, service);
+  if (auto app = app_password_login(r, account, service, allowed, source)) {
+    return std::move(*app);
+  }
   if (allowed && m_cache->hit(account.username, r.password, service, account.password_hash)) {
     res.status = AuthStatus::ok;
     res.scheme = "cached";
@@ -193,6 +199,17 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   res.scheme = outcome->scheme;
+  if (outcome->matched && !store::main_password_allowed(account, service)) {
+    // The account's own password is kept off this service (app passwords only): the same answer
+    // as a wrong password, counted like one. The hash still moves to the target scheme.
+    upgrade(*policy, account, *outcome, res);
+    m_throttle.failure(source, *name, m_throttle.pair_hash(*name, r.password), std::chrono::steady_clock::now());
+    res.status = AuthStatus::rejected;
+    res.user.clear();
+    m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "none"}, {"outcome", to_string(res.status)}});
+    log(r, res, "main password not accepted for this service");
+    return res;
+  }
   if (!outcome->matched) {
     m_throttle.failure(source, *name, m_throttle.pair_hash(*name, r.password), std::chrono::steady_clock::now());
     res.status = AuthStatus::rejected;
@@ -217,6 +234,53 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   // user's, so /metrics does not tell accounts (or their hash schemes) from made-up names.
   m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", outcome->matched ? res.scheme : "none"},
                                         {"outcome", to_string(res.status)}});
+  log(r, res, "");
+  return res;
+}
+
+// An app password of the account, found by its verifier (an index lookup: microseconds, no
+// bcrypt), not revoked, not expired and scoped to the service: the login succeeds (or is
+// forbidden by the grants). Anything else (no such app password, revoked, expired, another
+// service) is nullopt: the account's own password is tried next, so a wrong password costs one
+// target-cost verify whatever it was.
+std::optional<AuthResult> AuthService::app_password_login(const AuthRequest& r, const store::Account& account,
+                                                          const std::string& service, bool allowed,
+                                                          const std::string& source) {
+  const auto verifier = policy::app_password_verifier(r.password);
+  if (!verifier) {
+    return std::nullopt;
+  }
+  auto app = m_store.find_app_password(account.id, *verifier);
+  AuthResult res;
+  if (!app) {
+    m_metrics.add("authd_store_errors_total", {{"op", "find_app_password"}});
+    res.status = AuthStatus::tempfail;
+    log(r, res, app.error().message.c_str());
+    return res;
+  }
+  const auto now = store::now_seconds();
+  const auto scoped = [&](const store::AppPassword& a) {
+    return std::find_if(a.services.begin(), a.services.end(), [&](const std::string& s) {
+             return s == service || s == store::k_all_services;
+           }) != a.services.end();
+  };
+  if (!*app || (*app)->revoked || ((*app)->expires_at && *(*app)->expires_at <= now) || !scoped(**app)) {
+    return std::nullopt;
+  }
+  res.user = account.username;
+  res.scheme = "app_password";
+  res.account = account;
+  res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
+  if (allowed) {
+    remember_success(account, source);
+    if (auto ok = m_store.record_login(account.id, service, now); !ok) {
+      m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
+    }
+    if (auto ok = m_store.app_password_used((*app)->id, service, r.remote_ip, now); !ok) {
+      m_metrics.add("authd_store_errors_total", {{"op", "app_password_used"}});
+    }
+  }
+  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "app_password"}, {"outcome", to_string(res.status)}});
   log(r, res, "");
   return res;
 }

@@ -378,6 +378,9 @@ Status SqlStore::for_each(const std::function<bool(const Account&)>& visit) {
       if (ok) {
         ok = load_grants(**conn, page);
       }
+      if (ok) {
+        ok = load_app_password_counts(**conn, page);
+      }
       if (!ok) {
         return ok;
       }

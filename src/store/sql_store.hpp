@@ -11,7 +11,9 @@ namespace authd::store::detail {
 
 inline constexpr std::string_view k_account_columns =
     "id, username, password_hash, enabled, home, uid, gid, created_at, password_changed_at, "
-    "last_login_at, last_login_service, all_services";
+    "last_login_at, last_login_service, all_services, main_password_services";
+inline constexpr std::string_view k_app_columns =
+    "id, account_id, label, services, created_at, expires_at, last_used_at, last_used_service, last_used_ip, revoked_at";
 inline constexpr std::size_t k_page = 1000;
 
 inline std::int64_t to_int(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
@@ -36,7 +38,29 @@ inline Account account_from(const Row& r) {
   }
   a.last_login_service = r[10].value_or("");
   a.all_services = to_int(r[11]) != 0;
+  if (r[12]) {
+    a.main_password_services = split_services(*r[12]);
+  }
   return a;
+}
+
+inline AppPassword app_password_from(const Row& r) {
+  AppPassword p;
+  p.id = to_int(r[0]);
+  p.account_id = to_int(r[1]);
+  p.label = r[2].value_or("");
+  p.services = split_services(r[3].value_or(""));
+  p.created_at = to_int(r[4]);
+  if (r[5]) {
+    p.expires_at = to_int(r[5]);
+  }
+  if (r[6]) {
+    p.last_used_at = to_int(r[6]);
+  }
+  p.last_used_service = r[7].value_or("");
+  p.last_used_ip = r[8].value_or("");
+  p.revoked = r[9].has_value();
+  return p;
 }
 
 inline SqlValue opt(const std::optional<std::string>& v) {
@@ -68,6 +92,13 @@ public:
   Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override;
   Status import(const std::function<bool(ImportRecord&)>& next, bool update, const std::string& actor,
                 const std::function<void(const ImportRecord&, ImportOutcome)>& done) override;
+  Result<std::int64_t> add_app_password(std::string_view username, const NewAppPassword& app, const Event& event) override;
+  Result<std::vector<AppPassword>> app_passwords(std::string_view username) override;
+  Status revoke_app_password(std::string_view username, std::int64_t id, const Event& event) override;
+  Result<std::optional<AppPassword>> find_app_password(std::int64_t account_id, std::string_view verifier) override;
+  Status app_password_used(std::int64_t id, std::string_view service, std::string_view ip, std::int64_t at) override;
+  Status set_main_password_services(std::string_view username, const std::optional<std::vector<std::string>>& services,
+                                    const Event& event) override;
 
 private:
   using Body = std::function<Result<std::int64_t>(SqlConnection&)>;
@@ -83,6 +114,10 @@ private:
   Status change_grants(std::string_view username, std::string_view service, const Event& event, bool give);
   // Fills `services` of the page's accounts (ids ascending) from one query.
   Status load_grants(SqlConnection& c, std::vector<Account>& page);
+  // Fills `active_app_passwords` of the page's accounts from one query.
+  Status load_app_password_counts(SqlConnection& c, std::vector<Account>& page);
+  // The id of the account with this (normalised) name inside a transaction, or not_found.
+  static Result<std::int64_t> account_id(SqlConnection& c, const std::string& name);
   Result<std::int64_t> import_batch(SqlConnection& c, std::vector<ImportRecord>& batch, bool update,
                                     const std::string& actor, std::int64_t now,
                                     const std::function<void(const ImportRecord&, ImportOutcome)>& done);

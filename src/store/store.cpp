@@ -202,6 +202,46 @@ Result<std::vector<std::string>> new_account_grants(const std::vector<std::strin
   return std::vector<std::string>(out.begin(), out.end());
 }
 
+Result<std::optional<std::vector<std::string>>> service_list(const std::vector<std::string>& services, bool at_least_one) {
+  if (services.empty()) {
+    if (at_least_one) {
+      return fail(ErrorKind::invalid_input, "name at least one service");
+    }
+    return std::optional<std::vector<std::string>>(std::vector<std::string>{});
+  }
+  auto list = new_account_grants(services); // checked, sorted, once each; empty = "all"
+  if (!list) {
+    return tl::unexpected(list.error());
+  }
+  return list->empty() ? std::nullopt : std::optional<std::vector<std::string>>(std::move(*list));
+}
+
+std::string join_services(const std::vector<std::string>& services) {
+  std::string out;
+  for (const std::string& s : services) {
+    out += (out.empty() ? "" : ",") + s;
+  }
+  return out;
+}
+
+std::vector<std::string> split_services(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+bool main_password_allowed(const Account& account, std::string_view service) {
+  if (!account.main_password_services) {
+    return true;
+  }
+  const auto& list = *account.main_password_services;
+  return std::find(list.begin(), list.end(), service) != list.end();
+}
+
 bool allowed(const Account& account, std::string_view service) {
   if (account.all_services) {
     return true;

@@ -46,8 +46,8 @@ protected:
 TEST_P(StoreSuite, MigrateIsIdempotent) {
   auto again = m_store->migrate();
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 3);
-  EXPECT_EQ(*m_store->check_schema(), 3);
+  EXPECT_EQ(*again, 4);
+  EXPECT_EQ(*m_store->check_schema(), 4);
   EXPECT_TRUE(m_store->ping());
 }
 
@@ -351,6 +351,73 @@ TEST_P(StoreSuite, FamiliarSourcesAreRememberedForgottenAndDeletedWithTheAccount
   ASSERT_TRUE(again);
   EXPECT_FALSE(*m_store->familiar(*id, "198.51.100.7", 0)) << "the rows went with the account";
   EXPECT_FALSE(*m_store->familiar(*again, "198.51.100.7", 0));
+}
+
+// Issue 16: app passwords — stored by verifier, found by index, scoped, revocable, counted, gone
+// with their account; the main-password restriction.
+TEST_P(StoreSuite, AppPasswordsAreFoundByVerifierScopedRevocableAndDeletedWithTheAccount) {
+  auto id = m_store->create(user("hana"), ev("create"));
+  auto other = m_store->create(user("ivo"), ev("create"));
+  ASSERT_TRUE(id && other);
+  const std::string v1(64, 'a'), v2(64, 'b');
+  auto a1 = m_store->add_app_password("Hana", {v1, "phone", {"smtp", "imap", "imap"}, std::nullopt}, ev("app_password_add"));
+  ASSERT_TRUE(a1) << a1.error().message;
+  auto a2 = m_store->add_app_password("hana", {v2, "", {"caldav"}, std::int64_t{4102444800}}, ev("app_password_add"));
+  ASSERT_TRUE(a2);
+  EXPECT_FALSE(m_store->add_app_password("hana", {std::string(64, 'c'), "", {}, std::nullopt}, ev("x"))) << "at least one service";
+  EXPECT_FALSE(m_store->add_app_password("hana", {std::string(64, 'c'), "", {"IMAP!"}, std::nullopt}, ev("x")));
+  auto missing = m_store->add_app_password("nobody", {std::string(64, 'd'), "", {"imap"}, std::nullopt}, ev("x"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::not_found);
+
+  auto found = m_store->find_app_password(*id, v1);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->label, "phone");
+  EXPECT_EQ((*found)->services, (std::vector<std::string>{"imap", "smtp"}));
+  EXPECT_FALSE((*found)->revoked);
+  EXPECT_FALSE(m_store->find_app_password(*other, v1)->has_value()) << "another account's verifier is not this account's";
+  ASSERT_TRUE(m_store->app_password_used(*a1, "imap", "192.0.2.5", 1234));
+  auto list = m_store->app_passwords("hana");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ(list->at(0).id, *a2) << "newest first";
+  EXPECT_EQ(list->at(0).expires_at, std::int64_t{4102444800});
+  EXPECT_EQ(list->at(1).last_used_at, 1234);
+  EXPECT_EQ(list->at(1).last_used_service, "imap");
+  EXPECT_EQ(list->at(1).last_used_ip, "192.0.2.5");
+
+  std::int64_t counted = -1;
+  ASSERT_TRUE(m_store->for_each([&](const Account& a) {
+    if (a.username == "hana") {
+      counted = a.active_app_passwords;
+    }
+    return true;
+  }));
+  EXPECT_EQ(counted, 2);
+  ASSERT_TRUE(m_store->revoke_app_password("hana", *a1, ev("app_password_revoke")));
+  ASSERT_TRUE(m_store->revoke_app_password("hana", *a1, ev("app_password_revoke"))) << "twice is fine";
+  EXPECT_TRUE((**m_store->find_app_password(*id, v1)).revoked);
+  auto foreign = m_store->revoke_app_password("ivo", *a2, ev("app_password_revoke"));
+  ASSERT_FALSE(foreign) << "only the owner's";
+  EXPECT_EQ(foreign.error().kind, ErrorKind::not_found);
+  EXPECT_FALSE((**m_store->find_app_password(*id, v2)).revoked);
+
+  ASSERT_TRUE(m_store->set_main_password_services("hana", std::vector<std::string>{"web", "nextcloud"}, ev("x")));
+  auto hana = **m_store->find("hana");
+  ASSERT_TRUE(hana.main_password_services);
+  EXPECT_EQ(*hana.main_password_services, (std::vector<std::string>{"nextcloud", "web"}));
+  EXPECT_TRUE(main_password_allowed(hana, "web"));
+  EXPECT_FALSE(main_password_allowed(hana, "imap"));
+  ASSERT_TRUE(m_store->set_main_password_services("hana", std::vector<std::string>{}, ev("x")));
+  EXPECT_EQ((**m_store->find("hana")).main_password_services, std::vector<std::string>{}) << "none: app passwords only";
+  ASSERT_TRUE(m_store->set_main_password_services("hana", std::nullopt, ev("x")));
+  EXPECT_FALSE((**m_store->find("hana")).main_password_services) << "every service again";
+
+  ASSERT_TRUE(m_store->remove("hana", ev("delete")));
+  auto again = m_store->create(user("hana"), ev("create"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(m_store->find_app_password(*id, v2)->has_value()) << "the app passwords went with the account";
+  EXPECT_TRUE(m_store->app_passwords("hana")->empty());
 }
 
 TEST_P(StoreSuite, ImportInBatchesSkipsUpdatesAndIsAllOrNothing) {

@@ -58,6 +58,26 @@ public:
     return inner->familiar(id, s, since);
   }
   Status for_each(const std::function<bool(const store::Account&)>& v) override { return inner->for_each(v); }
+  Result<std::int64_t> add_app_password(std::string_view u, const store::NewAppPassword& a, const Event& e) override {
+    return inner->add_app_password(u, a, e);
+  }
+  Result<std::vector<store::AppPassword>> app_passwords(std::string_view u) override { return inner->app_passwords(u); }
+  Status revoke_app_password(std::string_view u, std::int64_t id, const Event& e) override {
+    return inner->revoke_app_password(u, id, e);
+  }
+  Result<std::optional<store::AppPassword>> find_app_password(std::int64_t id, std::string_view v) override {
+    if (failing) {
+      return fail(ErrorKind::temporary, "store down");
+    }
+    return inner->find_app_password(id, v);
+  }
+  Status app_password_used(std::int64_t id, std::string_view s, std::string_view ip, std::int64_t at) override {
+    return inner->app_password_used(id, s, ip, at);
+  }
+  Status set_main_password_services(std::string_view u, const std::optional<std::vector<std::string>>& s,
+                                    const Event& e) override {
+    return inner->set_main_password_services(u, s, e);
+  }
   Result<std::vector<Event>> events(std::string_view u, std::size_t n) override { return inner->events(u, n); }
   Status import(const std::function<bool(store::ImportRecord&)>& next, bool update, const std::string& actor,
                 const std::function<void(const store::ImportRecord&, store::ImportOutcome)>& done) override {
@@ -540,6 +560,93 @@ TEST(Throttle, ReconfigureKeepsPenaltiesAndShrinksTheTable) {
   t.reconfigure(c);
   EXPECT_LE(t.tracked(), 100u);
   EXPECT_GT(t.admit_source("198.51.100.9", now).count(), 0) << "the most recent penalty stays";
+}
+} // namespace
+} // namespace authd::core
+
+#include "authd/policy/app_password.hpp"
+
+namespace authd::core {
+namespace {
+// Issue 16: app passwords in place of the account's password, for the services they are scoped to.
+class AppPasswords : public Core {
+protected:
+  std::string app(const std::string& user, std::vector<std::string> services, std::optional<std::int64_t> expires = {}) {
+    const SecretString secret = policy::generate_app_password();
+    auto id = m_store.add_app_password(user, {*policy::app_password_verifier(secret), "t", std::move(services), expires},
+                                       Event{0, "", "app_password_add", "test", "", "", ""});
+    EXPECT_TRUE(id);
+    m_last_id = id ? *id : 0;
+    return std::string(secret.view().reveal());
+  }
+  std::int64_t m_last_id = 0;
+};
+
+TEST_F(AppPasswords, ScopedToItsServicesAndRevocable) {
+  add("kai", k_md5);
+  const std::string phone = app("kai", {"imap", "smtp"});
+  auto r = login("kai", phone, "imap");
+  EXPECT_EQ(r.status, AuthStatus::ok);
+  EXPECT_EQ(r.scheme, "app_password");
+  EXPECT_FALSE(r.upgraded) << "the account's own hash is not touched";
+  EXPECT_EQ(stored("kai"), k_md5);
+  auto used = m_store.app_passwords("kai");
+  ASSERT_TRUE(used && used->size() == 1);
+  EXPECT_EQ(used->front().last_used_service, "imap");
+  EXPECT_EQ(used->front().last_used_ip, "192.0.2.1");
+  EXPECT_EQ(login("kai", phone, "nextcloud", "192.0.2.2").status, AuthStatus::rejected) << "not scoped to nextcloud";
+  std::string spaced = phone;
+  for (char& c : spaced) {
+    c = c == '-' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  EXPECT_EQ(login("kai", spaced, "smtp", "192.0.2.3").status, AuthStatus::ok) << "typed with spaces, in capitals";
+  EXPECT_EQ(login("kai", "password", "imap", "192.0.2.4").status, AuthStatus::ok) << "the main password still works";
+  ASSERT_TRUE(m_store.revoke_app_password("kai", m_last_id, Event{0, "", "app_password_revoke", "test", "", "", ""}));
+  EXPECT_EQ(login("kai", phone, "imap", "192.0.2.5").status, AuthStatus::rejected) << "revoked: at once";
+}
+
+TEST_F(AppPasswords, ExpiredDisabledAndAnotherAccountsAreWrongPasswords) {
+  add("lea", k_md5);
+  add("max", k_md5);
+  const std::string old = app("lea", {"imap"}, store::now_seconds() - 1);
+  EXPECT_EQ(login("lea", old, "imap").status, AuthStatus::rejected) << "expired";
+  const std::string leas = app("lea", {"imap"});
+  EXPECT_EQ(login("max", leas, "imap", "192.0.2.9").status, AuthStatus::rejected) << "another account's";
+  ASSERT_TRUE(m_store.set_enabled("lea", false, Event{0, "", "disable", "test", "", "", ""}));
+  EXPECT_EQ(login("lea", leas, "imap", "192.0.2.10").status, AuthStatus::rejected) << "a disabled account's stop working";
+}
+
+TEST_F(AppPasswords, TheMainPasswordCanBeKeptOffTheMailServices) {
+  add("nia", k_md5);
+  ASSERT_TRUE(m_store.set_main_password_services("nia", std::vector<std::string>{"web"}, Event{0, "", "x", "test", "", "", ""}));
+  EXPECT_EQ(login("nia", "password", "imap").status, AuthStatus::rejected) << "the main password, restricted to web";
+  EXPECT_TRUE(stored("nia").starts_with("$2y$")) << "it was right, so the hash still moved to bcrypt";
+  EXPECT_EQ(login("nia", "password", "web", "192.0.2.20").status, AuthStatus::ok);
+  const std::string mail = app("nia", {"imap"});
+  EXPECT_EQ(login("nia", mail, "imap", "192.0.2.21").status, AuthStatus::ok) << "mail clients use app passwords";
+}
+
+TEST_F(AppPasswords, GrantsStillApplyAndAStoreFailureIsTemporary) {
+  add("oli", k_md5, {"web"});
+  const std::string any = app("oli", {"imap"});
+  EXPECT_EQ(login("oli", any, "imap").status, AuthStatus::forbidden) << "the account has no imap grant";
+  m_store.failing = true;
+  EXPECT_EQ(login("oli", any, "imap", "192.0.2.30").status, AuthStatus::tempfail);
+}
+
+TEST(AppPasswordFormat, RandomLongTypableAndOnlyItsOwnShapeIsLookedUp) {
+  const SecretString a = policy::generate_app_password();
+  const SecretString b = policy::generate_app_password();
+  EXPECT_NE(a.view().reveal(), b.view().reveal());
+  EXPECT_EQ(a.size(), policy::k_app_password_chars + 6) << "26 characters in groups of four";
+  for (const char c : a.view().reveal()) {
+    EXPECT_TRUE(c == '-' || (std::islower(static_cast<unsigned char>(c)) && c != 'l' && c != 'o') || (c >= '2' && c <= '9')) << c;
+  }
+  ASSERT_TRUE(policy::app_password_verifier(a));
+  EXPECT_EQ(policy::app_password_verifier(a)->size(), 64u);
+  EXPECT_FALSE(policy::app_password_verifier(SecretString("password")));
+  EXPECT_FALSE(policy::app_password_verifier(SecretString(std::string(26, '1')))) << "not its alphabet";
+  EXPECT_FALSE(policy::app_password_verifier(SecretString(std::string(27, 'a'))));
 }
 } // namespace
 } // namespace authd::core

@@ -80,6 +80,8 @@ private:
                                           std::optional<Result<std::optional<store::Account>>>& found, bool& familiar);
   void remember_success(const store::Account& account, const std::string& source);
   Status verify(const std::function<void()>& job, Lane lane);
+  std::optional<AuthResult> app_password_login(const AuthRequest& request, const store::Account& account,
+                                              const std::string& service, bool allowed, const std::string& source);
   void upgrade(const policy::HashPolicy& policy, const store::Account& account, const policy::VerifyOutcome& outcome,
                AuthResult& result);
   void log(const AuthRequest& request, const AuthResult& result, const char* detail) const;

@@ -29,6 +29,32 @@ struct Account {
   std::string last_login_service;
   bool all_services = true;             // every service; else exactly `services` (maybe none)
   std::vector<std::string> services;    // the grants when !all_services, sorted
+  // The services the account's own password is accepted for: nullopt = all (the default); else
+  // exactly these (maybe none: app passwords only). Grants still apply on top.
+  std::optional<std::vector<std::string>> main_password_services;
+  std::int64_t active_app_passwords = 0; // not revoked (for_each only: audit; find leaves 0)
+};
+
+// An app password (authctl app-password): a random secret made by authd, shown once; the store
+// keeps only its verifier (app_password.hpp), the services it may be used for, and its history.
+struct AppPassword {
+  std::int64_t id = 0;
+  std::int64_t account_id = 0;
+  std::string label;
+  std::vector<std::string> services; // at least one, sorted
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at; // unix seconds; usable before it
+  std::optional<std::int64_t> last_used_at;
+  std::string last_used_service;
+  std::string last_used_ip;
+  bool revoked = false;
+};
+
+struct NewAppPassword {
+  std::string verifier; // app_password_verifier() of the secret
+  std::string label;
+  std::vector<std::string> services;
+  std::optional<std::int64_t> expires_at;
 };
 
 struct NewAccount {
@@ -109,6 +135,21 @@ public:
 
   // The newest events first, optionally of one user.
   virtual Result<std::vector<Event>> events(std::string_view username, std::size_t limit) = 0;
+
+  // App passwords. add: the new id (not_found for an unknown user; services checked, at least
+  // one). list: every one of the account, newest first. revoke: not_found unless `id` is one of
+  // this account's (revoking twice is fine).
+  virtual Result<std::int64_t> add_app_password(std::string_view username, const NewAppPassword& app,
+                                                const Event& event) = 0;
+  virtual Result<std::vector<AppPassword>> app_passwords(std::string_view username) = 0;
+  virtual Status revoke_app_password(std::string_view username, std::int64_t id, const Event& event) = 0;
+  // A login: the app password of account `account_id` with this verifier (an index lookup), if any.
+  virtual Result<std::optional<AppPassword>> find_app_password(std::int64_t account_id, std::string_view verifier) = 0;
+  virtual Status app_password_used(std::int64_t id, std::string_view service, std::string_view ip, std::int64_t at) = 0;
+  // nullopt: the account's own password for every service again.
+  virtual Status set_main_password_services(std::string_view username,
+                                            const std::optional<std::vector<std::string>>& services,
+                                            const Event& event) = 0;
 };
 
 struct StoreOptions {
@@ -149,6 +190,14 @@ Result<std::vector<std::string>> new_account_grants(const std::vector<std::strin
 
 // Whether an account may use a service (all_services, or a grant for it).
 bool allowed(const Account& account, std::string_view service);
+// Whether the account's own password is accepted for a service (main_password_services).
+bool main_password_allowed(const Account& account, std::string_view service);
+// A list of services for app passwords and main_password_services: each checked, "all" alone
+// (nullopt) means every service, sorted, once each; `at_least_one` refuses an empty list.
+Result<std::optional<std::vector<std::string>>> service_list(const std::vector<std::string>& services, bool at_least_one);
+// The comma-separated form the SQL store keeps, and back.
+std::string join_services(const std::vector<std::string>& services);
+std::vector<std::string> split_services(std::string_view text);
 
 std::int64_t now_seconds();
 

@@ -13,8 +13,8 @@ namespace {
 
 class MemoryStore final : public CredentialStore {
 public:
-  Result<int> migrate() override { return 3; } // the SQL stores' schema version (sql/)
-  Result<int> check_schema() override { return 3; }
+  Result<int> migrate() override { return 4; } // the SQL stores' schema version (sql/)
+  Result<int> check_schema() override { return 4; }
   Status ping() override { return {}; }
 
   Result<std::optional<Account>> find(std::string_view username) override {
@@ -90,6 +90,8 @@ public:
       m_by_name.erase(m_accounts.at(id).username);
       m_accounts.erase(id);
       m_sources.erase(id);
+      std::erase_if(m_apps, [&](const auto& kv) { return kv.second.account_id == id; });
+      std::erase_if(m_verifiers, [&](const auto& kv) { return !m_apps.contains(kv.second); });
     }
     return ok;
   }
@@ -137,12 +139,101 @@ public:
         all.push_back(a);
       }
     }
-    for (const Account& a : all) {
+    for (Account& a : all) {
+      {
+        std::lock_guard lock(m_mutex);
+        a.active_app_passwords = std::count_if(m_apps.begin(), m_apps.end(), [&](const auto& kv) {
+          return kv.second.account_id == a.id && !kv.second.revoked;
+        });
+      }
       if (!visit(a)) {
         break;
       }
     }
     return {};
+  }
+
+  Result<std::int64_t> add_app_password(std::string_view username, const NewAppPassword& app, const Event& event) override {
+    auto services = service_list(app.services, true);
+    if (!services) {
+      return tl::unexpected(services.error());
+    }
+    std::int64_t id = 0;
+    auto ok = with_account(username, event, [&](Account& a) {
+      AppPassword p;
+      p.id = id = ++m_next_app_id;
+      p.account_id = a.id;
+      p.label = app.label;
+      p.services = *services ? **services : std::vector<std::string>{std::string(k_all_services)};
+      p.created_at = now_seconds();
+      p.expires_at = app.expires_at;
+      m_apps[p.id] = p;
+      m_verifiers[app.verifier] = p.id;
+    });
+    return ok ? Result<std::int64_t>(id) : tl::unexpected(ok.error());
+  }
+
+  Result<std::vector<AppPassword>> app_passwords(std::string_view username) override {
+    auto found = find(username);
+    if (!found || !*found) {
+      return found ? fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'") : tl::unexpected(found.error());
+    }
+    std::lock_guard lock(m_mutex);
+    std::vector<AppPassword> out;
+    for (auto it = m_apps.rbegin(); it != m_apps.rend(); ++it) {
+      if (it->second.account_id == (*found)->id) {
+        out.push_back(it->second);
+      }
+    }
+    return out;
+  }
+
+  Status revoke_app_password(std::string_view username, std::int64_t id, const Event& event) override {
+    bool mine = false;
+    auto ok = with_account(username, event, [&](Account& a) {
+      const auto it = m_apps.find(id);
+      mine = it != m_apps.end() && it->second.account_id == a.id;
+      if (mine) {
+        it->second.revoked = true;
+      }
+      return mine;
+    });
+    if (ok && !mine) {
+      return fail(ErrorKind::not_found, "no app password " + std::to_string(id) + " for '" + std::string(username) + "'");
+    }
+    return ok;
+  }
+
+  Result<std::optional<AppPassword>> find_app_password(std::int64_t account_id, std::string_view verifier) override {
+    std::lock_guard lock(m_mutex);
+    const auto v = m_verifiers.find(std::string(verifier));
+    if (v == m_verifiers.end() || m_apps.at(v->second).account_id != account_id) {
+      return std::optional<AppPassword>{};
+    }
+    return std::optional<AppPassword>(m_apps.at(v->second));
+  }
+
+  Status app_password_used(std::int64_t id, std::string_view service, std::string_view ip, std::int64_t at) override {
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_apps.find(id); it != m_apps.end()) {
+      it->second.last_used_at = at;
+      it->second.last_used_service = std::string(service);
+      it->second.last_used_ip = std::string(ip);
+    }
+    return {};
+  }
+
+  Status set_main_password_services(std::string_view username, const std::optional<std::vector<std::string>>& services,
+                                    const Event& event) override {
+    std::optional<std::vector<std::string>> list;
+    if (services) {
+      auto checked = service_list(*services, false);
+      if (!checked) {
+        return tl::unexpected(checked.error());
+      }
+      list = *checked;
+    }
+    return with_account(username, event, [&](Account& a) { a.main_password_services = list; });
   }
 
   Result<std::vector<Event>> events(std::string_view username, std::size_t limit) override {
@@ -231,6 +322,9 @@ private:
   std::map<std::string, std::int64_t> m_by_name;
   std::vector<Event> m_events;
   std::int64_t m_next_id = 0;
+  std::map<std::int64_t, AppPassword> m_apps;
+  std::map<std::string, std::int64_t> m_verifiers; // verifier -> app password id
+  std::int64_t m_next_app_id = 0;
 };
 
 } // namespace
