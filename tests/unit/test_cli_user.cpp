@@ -178,3 +178,57 @@ TEST_F(AuthctlUser, ReadCommandsDoNotCreateASchema) {
 
 } // namespace
 } // namespace authd
+
+namespace authd {
+namespace {
+// Issue 16: authctl app-password add|list|revoke and user set --main-password-service.
+TEST_F(AuthctlUser, AppPasswordsAreShownOnceListedWithoutSecretsAndRevoked) {
+  ASSERT_EQ(ctl({"user", "add", "pia", "--hash", k_md5}).exit_code, 0);
+  auto added = ctl({"app-password", "add", "Pia", "--service", "imap", "--service", "smtp", "--label", "Pia's phone",
+                    "--expires", "2099-12-31"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  ASSERT_EQ(added.out.size(), 33u) << "the password as the only line: " << added.out;
+  const std::string secret = added.out.substr(0, 32);
+  EXPECT_EQ(secret[4], '-');
+  auto json = nlohmann::json::parse(ctl({"app-password", "list", "pia", "--format", "json"}).out);
+  ASSERT_EQ(json.size(), 1u);
+  for (const char* key : {"id", "label", "services", "created_at", "expires_at", "last_used_at", "last_used_service",
+                          "last_used_ip", "revoked"}) {
+    EXPECT_TRUE(json[0].contains(key)) << key;
+  }
+  EXPECT_EQ(json[0]["label"], "Pia's phone");
+  EXPECT_EQ(json[0]["services"], nlohmann::json::array({"imap", "smtp"}));
+  EXPECT_EQ(json[0]["expires_at"], "2100-01-01T00:00:00Z") << "usable through the day given";
+  EXPECT_EQ(json[0]["last_used_at"], nullptr);
+  EXPECT_EQ(json[0]["revoked"], false);
+  const std::string table = ctl({"app-password", "list", "pia"}).out;
+  EXPECT_EQ(table.find(secret), std::string::npos) << "never the secret after creation";
+  EXPECT_EQ(json.dump().find(secret.substr(5, 4)), std::string::npos);
+  EXPECT_NE(table.find("\tactive\n"), std::string::npos) << table;
+
+  EXPECT_EQ(ctl({"app-password", "add", "pia"}).exit_code, 2) << "--service is required";
+  EXPECT_EQ(ctl({"app-password", "add", "pia", "--service", "imap", "--expires", "2001-01-01"}).exit_code, 2) << "past";
+  EXPECT_EQ(ctl({"app-password", "add", "pia", "--service", "imap", "--expires", "31.12.2099"}).exit_code, 2);
+  EXPECT_EQ(ctl({"app-password", "add", "nobody", "--service", "imap"}).exit_code, 1);
+  EXPECT_EQ(ctl({"app-password", "list", "nobody"}).exit_code, 1);
+  const std::string id = std::to_string(json[0]["id"].get<long long>());
+  EXPECT_EQ(ctl({"app-password", "revoke", "pia", "999"}).exit_code, 1);
+  auto revoked = ctl({"app-password", "revoke", "pia", id});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(nlohmann::json::parse(ctl({"app-password", "list", "pia", "--format", "json"}).out)[0]["revoked"], true);
+
+  EXPECT_EQ(ctl({"user", "set", "pia", "--main-password-service", "web", "--main-password-service", "nextcloud"}).exit_code, 0);
+  auto shown = nlohmann::json::parse(ctl({"user", "show", "pia", "--format", "json"}).out);
+  EXPECT_EQ(shown["main_password_services"], nlohmann::json::array({"nextcloud", "web"}));
+  EXPECT_NE(ctl({"user", "show", "pia"}).out.find("main password:    nextcloud,web"), std::string::npos);
+  EXPECT_EQ(ctl({"user", "set", "pia", "--main-password-service", "all"}).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(ctl({"user", "show", "pia", "--format", "json"}).out)["main_password_services"], nullptr);
+  EXPECT_EQ(ctl({"user", "set", "pia", "--main-password-service", "Bad Service"}).exit_code, 2);
+  EXPECT_EQ(ctl({"user", "set", "nobody", "--main-password-service", "web"}).exit_code, 1);
+
+  ASSERT_EQ(ctl({"app-password", "add", "pia", "--service", "caldav"}).exit_code, 0);
+  auto audit = nlohmann::json::parse(ctl({"audit", "--format", "json"}).out);
+  EXPECT_EQ(audit["app_passwords"]["accounts"], 1);
+}
+} // namespace
+} // namespace authd
