@@ -85,6 +85,19 @@ check "LMTP delivers to the smtp-only account" delivered "$(deliver bob)"
 check "LMTP delivers to alice (uid/home stored in authd)" delivered "$(deliver alice)"
 check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody)"
 delivery_to_disabled_checks
+# Issue 16: an app password scoped to imap logs in over real IMAP, is refused for nextcloud; the
+# main password kept to web is refused over IMAP; a revoke ends the app password at once.
+APP=$(ctl app-password add erin --service imap --label "erin's phone" 2>/dev/null)
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u "erin:$APP" >/dev/null 2>&1; check "app password (imap): real IMAP LOGIN" 0 $?
+check "... refused for nextcloud (Basic)" 401 "$(curl -s -o /dev/null -w '%{http_code}' -u "erin:$APP" "http://127.0.0.1:$HTTP_PORT/v1/basic/nextcloud")"
+ctl user set erin --main-password-service web >/dev/null
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u erin:erins-pw >/dev/null 2>&1; check "main password kept to web: refused over IMAP" 67 $?
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u "erin:$APP" >/dev/null 2>&1; check "... while the app password still logs in" 0 $?
+ctl app-password revoke erin "$(ctl app-password list erin --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')" >/dev/null
+curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u "erin:$APP" >/dev/null 2>&1; check "revoked: the app password is refused at once" 67 $?
+ctl user set erin --main-password-service all >/dev/null
+check "no app password in authd's log" 0 "$(grep -c -e "$APP" "$DIR/authd.log")"
+
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
 check "no password or hash in Dovecot's log (helper's stderr)" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
 check "no password or hash in /metrics" 0 "$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep -c -e 'secret-1' -e "$(md5hex password)" -e '\$2y\$')"
