@@ -13,6 +13,8 @@
 namespace authd::frontend::dovecot {
 
 struct Context {
+  Context(core::AuthService& s, std::vector<Cidr> t, std::string c)
+      : service(s), trusted(std::move(t)), cookie(std::move(c)) {}
   core::AuthService& service;
   std::vector<Cidr> trusted; // TCP peers whose rip= is believed ([http] trusted_proxies)
   std::string cookie;        // COOKIE in the handshake: 128 random bits, per process
