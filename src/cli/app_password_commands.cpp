@@ -1,5 +1,6 @@
 // authctl app-password add|list|revoke (CONTRACT.md). The generated password is printed once, as
 // the only line on stdout; afterwards only its label, scope and history are ever shown.
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -36,10 +37,29 @@ std::optional<std::int64_t> parse_date(const std::string& text) {
   if (end == nullptr || *end != '\0' || text.size() != 10) {
     return std::nullopt;
   }
-  return static_cast<std::int64_t>(::timegm(&tm)) + 86400;
+  const std::tm asked = tm;
+  const std::time_t at = ::timegm(&tm); // normalises 2027-02-30 into March: refuse what moved
+  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(at) + 86400;
+}
+
+// A label is shown in tables, logs and (later) web pages: printable, one line, bounded.
+bool valid_label(const std::string& label) {
+  if (label.size() > 200) {
+    return false;
+  }
+  return std::none_of(label.begin(), label.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
 }
 
 int add(Context& ctx, const AppOptions& o) {
+  if (!valid_label(o.label)) {
+    return report("--label: at most 200 bytes, no control characters (tabs, newlines, escapes)");
+  }
   store::NewAppPassword app;
   app.services = o.services;
   app.label = o.label;

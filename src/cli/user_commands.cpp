@@ -1,6 +1,7 @@
 // authctl user add|passwd|disable|enable|delete|show|list|grant|revoke (CONTRACT.md).
 // Passwords come from stdin (or a no-echo prompt on a terminal), never from argv. Every change
 // writes an event. Exit 0 done, 1 a negative answer (no such user, exists already), 2 bad input.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -224,6 +225,12 @@ int revoked(Context& ctx, const UserOptions& o) {
 // passwords only.
 Status set_main(store::CredentialStore& s, const UserOptions& u) {
   const auto& list = u.main_password_services;
+  const bool keyword = std::find_if(list.begin(), list.end(), [](const std::string& name) {
+                         return name == "none" || name == store::k_all_services;
+                       }) != list.end();
+  if (keyword && list.size() > 1) {
+    return fail(ErrorKind::invalid_input, "'all' and 'none' stand alone: not with other services");
+  }
   std::optional<std::vector<std::string>> services;
   if (list.size() == 1 && list.front() == "none") {
     services = std::vector<std::string>{};

@@ -176,7 +176,10 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   if (auto app = app_password_login(r, account, service, allowed, source)) {
     return std::move(*app);
   }
-  if (allowed && m_cache->hit(account.username, r.password, service, account.password_hash)) {
+  // The cache only ever answers for the account's own password where that is still accepted: a
+  // restriction set after the entry was made takes effect at once.
+  if (allowed && store::main_password_allowed(account, service) &&
+      m_cache->hit(account.username, r.password, service, account.password_hash)) {
     res.status = AuthStatus::ok;
     res.scheme = "cached";
     res.account = account;

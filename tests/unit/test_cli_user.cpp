@@ -226,6 +226,12 @@ TEST_F(AuthctlUser, AppPasswordsAreShownOnceListedWithoutSecretsAndRevoked) {
   EXPECT_EQ(ctl({"user", "set", "pia", "--main-password-service", "Bad Service"}).exit_code, 2);
   EXPECT_EQ(ctl({"user", "set", "nobody", "--main-password-service", "web"}).exit_code, 1);
 
+  EXPECT_EQ(ctl({"user", "set", "pia", "--main-password-service", "none", "--main-password-service", "web"}).exit_code, 2)
+      << "'none' stands alone";
+  EXPECT_EQ(ctl({"app-password", "add", "pia", "--service", "imap", "--expires", "2099-02-30"}).exit_code, 2)
+      << "an impossible date is refused, not moved into March";
+  EXPECT_EQ(ctl({"app-password", "add", "pia", "--service", "imap", "--label", "a\nb"}).exit_code, 2);
+  EXPECT_EQ(ctl({"app-password", "add", "pia", "--service", "imap", "--label", std::string(201, 'x')}).exit_code, 2);
   ASSERT_EQ(ctl({"app-password", "add", "pia", "--service", "caldav"}).exit_code, 0);
   auto audit = nlohmann::json::parse(ctl({"audit", "--format", "json"}).out);
   EXPECT_EQ(audit["app_passwords"]["accounts"], 1);

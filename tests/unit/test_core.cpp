@@ -626,6 +626,16 @@ TEST_F(AppPasswords, TheMainPasswordCanBeKeptOffTheMailServices) {
   EXPECT_EQ(login("nia", mail, "imap", "192.0.2.21").status, AuthStatus::ok) << "mail clients use app passwords";
 }
 
+TEST_F(AppPasswords, ARestrictionSetAfterACachedLoginTakesEffectAtOnce) {
+  m_config.core.cache = true;
+  rebuild();
+  add("pat", k_md5);
+  ASSERT_EQ(login("pat", "password", "imap").status, AuthStatus::ok);
+  ASSERT_EQ(login("pat", "password", "imap").scheme, "cached");
+  ASSERT_TRUE(m_store.set_main_password_services("pat", std::vector<std::string>{"web"}, Event{0, "", "x", "test", "", "", ""}));
+  EXPECT_EQ(login("pat", "password", "imap").status, AuthStatus::rejected) << "not answered from the cache";
+}
+
 TEST_F(AppPasswords, GrantsStillApplyAndAStoreFailureIsTemporary) {
   add("oli", k_md5, {"web"});
   const std::string any = app("oli", {"imap"});
