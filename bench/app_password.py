@@ -7,7 +7,6 @@ socket for SECONDS with each, then a wrong password (which must cost a full veri
 
 usage: bench/app_password.py BIN_DIR [COST] [CLIENTS] [SECONDS]     (Python stdlib only)
 """
-import json
 import os
 import shutil
 import socket
@@ -17,6 +16,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authd_bench import auth_request, pct, read_response  # noqa: E402
+
 BIN = sys.argv[1]
 COST = int(sys.argv[2]) if len(sys.argv) > 2 else 12
 CLIENTS = int(sys.argv[3]) if len(sys.argv) > 3 else 4
@@ -25,30 +27,16 @@ TMP = tempfile.mkdtemp(prefix="authd-bench-app-")
 SOCK = f"{TMP}/h.sock"
 
 
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
-
 
 class Http:
     def __init__(self, password):
-        body = json.dumps({"username": "bench", "password": password, "service": "imap"}).encode()
-        self.req = (b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                    % len(body)) + body
+        self.req = auth_request("bench", password, keepalive=True, service="imap")
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.connect(SOCK)
-        self.buf = b""
 
     def login(self):
         self.s.sendall(self.req)
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self.s.recv(4096)
-        head, _, rest = self.buf.partition(b"\r\n\r\n")
-        length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
-        while len(rest) < length:
-            rest += self.s.recv(4096)
-        self.buf = rest[length:]
-        return int(head.split(b" ")[1])
+        return read_response(self.s, time.monotonic() + 30)[0]
 
 
 def run(password, expect):

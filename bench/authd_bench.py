@@ -19,11 +19,13 @@ HEALTH_CLOSE = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
 
 # ---------------------------------------------------------------- small blocking HTTP client
-def auth_request(user, password, keepalive, ip=None):
-    """A POST /v1/auth request, with "remote_ip" in the JSON body when ip is given."""
+def auth_request(user, password, keepalive, ip=None, service=None):
+    """A POST /v1/auth request, with "remote_ip" / "service" in the JSON body when given."""
     fields = {"username": user, "password": password}
     if ip is not None:
         fields["remote_ip"] = ip
+    if service is not None:
+        fields["service"] = service
     body = json.dumps(fields).encode()
     return (b"POST /v1/auth HTTP/1.1\r\nHost: authd\r\nContent-Type: application/json\r\n"
             b"Connection: " + (b"keep-alive" if keepalive else b"close") +

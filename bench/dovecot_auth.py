@@ -12,7 +12,6 @@ hash dominates and both should reach the same logins/s.
 usage: bench/dovecot_auth.py BIN_DIR [CLIENTS] [SECONDS]     (Python stdlib only)
 """
 import base64
-import json
 import os
 import shutil
 import socket
@@ -22,6 +21,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authd_bench import auth_request, pct, read_response  # noqa: E402
+
 BIN = sys.argv[1]
 CLIENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 8
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 8.0
@@ -29,10 +31,6 @@ TMP = tempfile.mkdtemp(prefix="authd-bench-dovecot-")
 DSOCK, HSOCK = f"{TMP}/auth.sock", f"{TMP}/h.sock"
 RESP = base64.b64encode(b"\0bench\0bench-pw").decode()
 
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
 
 
 def start(cost):
@@ -82,25 +80,15 @@ class Dovecot:
 
 
 class Http:
-    BODY = json.dumps({"username": "bench", "password": "bench-pw"}).encode()
-    REQ = (b"POST /v1/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-           % len(BODY)) + BODY
+    REQ = auth_request("bench", "bench-pw", keepalive=True)
 
     def __init__(self):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.connect(HSOCK)
-        self.buf = b""
 
     def login(self):
         self.s.sendall(self.REQ)
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self.s.recv(4096)
-        head, _, rest = self.buf.partition(b"\r\n\r\n")
-        length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
-        while len(rest) < length:
-            rest += self.s.recv(4096)
-        self.buf = rest[length:]
-        return head.startswith(b"HTTP/1.1 200")
+        return read_response(self.s, time.monotonic() + 30)[0] == 200
 
 
 class DovecotPerLogin:
