@@ -30,41 +30,15 @@ int answer(const Error& e) {
   return e.kind == ErrorKind::not_found ? k_exit_no : k_exit_usage;
 }
 
-// "2027-03-31" -> the end of that day (UTC): usable through the date given.
-std::optional<std::int64_t> parse_date(const std::string& text) {
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
-  if (end == nullptr || *end != '\0' || text.size() != 10) {
-    return std::nullopt;
-  }
-  const std::tm asked = tm;
-  const std::time_t at = ::timegm(&tm); // normalises 2027-02-30 into March: refuse what moved
-  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
-    return std::nullopt;
-  }
-  return static_cast<std::int64_t>(at) + 86400;
-}
-
-// A label is shown in tables, logs and (later) web pages: printable, one line, bounded.
-bool valid_label(const std::string& label) {
-  if (label.size() > 200) {
-    return false;
-  }
-  return std::none_of(label.begin(), label.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
-}
-
 int add(Context& ctx, const AppOptions& o) {
-  if (!valid_label(o.label)) {
+  if (!policy::app_password_label_ok(o.label)) {
     return report("--label: at most 200 bytes, no control characters (tabs, newlines, escapes)");
   }
   store::NewAppPassword app;
   app.services = o.services;
   app.label = o.label;
   if (!o.expires.empty()) {
-    app.expires_at = parse_date(o.expires);
+    app.expires_at = policy::end_of_date(o.expires);
     if (!app.expires_at) {
       return report("--expires takes a date YYYY-MM-DD");
     }

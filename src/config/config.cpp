@@ -65,6 +65,14 @@ Status check_cidr(std::string_view item) {
   return net ? Status{} : Status(tl::unexpected(net.error()));
 }
 
+// As store::check_service (config does not link the store).
+Status check_service_name(std::string_view item) {
+  if (item.empty() || item.size() > 64 || item.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string_view::npos) {
+    return fail(ErrorKind::invalid_input, "must be a service name: 1 to 64 characters of a-z 0-9 _ . -");
+  }
+  return {};
+}
+
 // The one key table. Defaults live in the structs of config.hpp; docs in docs/CONFIG.md.
 const Key k_keys[] = {
     {"store", "url", +[](Config& c) -> std::string& { return c.store.url; }, 0, 0, nullptr, k_restart},
@@ -97,6 +105,14 @@ const Key k_keys[] = {
     {"dovecot_auth", "listen", +[](Config& c) -> std::vector<std::string>& { return c.dovecot_auth.listen; }, 0, 0, check_listen, k_restart},
     {"dovecot_auth", "socket_mode", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_mode; }, 0, 0, check_octal_mode, k_restart},
     {"dovecot_auth", "socket_group", +[](Config& c) -> std::string& { return c.dovecot_auth.socket_group; }, 0, 0, nullptr, k_restart},
+    {"selfservice", "listen", +[](Config& c) -> std::vector<std::string>& { return c.selfservice.listen; }, 0, 0, check_listen, k_restart},
+    {"selfservice", "service", +[](Config& c) -> std::string& { return c.selfservice.service; }, 0, 0, check_service_name},
+    {"selfservice", "app_password_services", +[](Config& c) -> std::vector<std::string>& { return c.selfservice.app_password_services; }, 0, 0, check_service_name},
+    {"selfservice", "min_password_length", +[](Config& c) -> int& { return c.selfservice.min_password_length; }, 1, 1024},
+    {"selfservice", "session_idle_s", +[](Config& c) -> int& { return c.selfservice.session_idle_s; }, 60, 86400},
+    {"selfservice", "session_max_s", +[](Config& c) -> int& { return c.selfservice.session_max_s; }, 60, 2592000},
+    {"selfservice", "max_sessions", +[](Config& c) -> int& { return c.selfservice.max_sessions; }, 10, 1000000},
+    {"selfservice", "cookie_secure", +[](Config& c) -> bool& { return c.selfservice.cookie_secure; }},
     {"core", "verify_threads", +[](Config& c) -> int& { return c.core.verify_threads; }, 0, 256, nullptr, k_restart},
     {"core", "queue_size", +[](Config& c) -> int& { return c.core.queue_size; }, 1, 100000, nullptr, k_restart},
     {"core", "cache", +[](Config& c) -> bool& { return c.core.cache; }},
@@ -343,6 +359,11 @@ Result<Config> parse_config(std::string_view toml_text, const std::string& sourc
       return tl::unexpected(ok.error());
     }
     if (auto ok = check_listeners(config.dovecot_auth.listen, config.origin("dovecot_auth", "listen"), true, config.http.listen); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    std::vector<std::string> others = config.http.listen;
+    others.insert(others.end(), config.dovecot_auth.listen.begin(), config.dovecot_auth.listen.end());
+    if (auto ok = check_listeners(config.selfservice.listen, config.origin("selfservice", "listen"), true, others); !ok) {
       return tl::unexpected(ok.error());
     }
   } catch (const toml::parse_error& e) {

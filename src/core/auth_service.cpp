@@ -173,12 +173,15 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   const store::Account& account = **found;
   res.user = account.username;
   const bool allowed = store::allowed(account, service);
-  if (auto app = app_password_login(r, account, service, allowed, source)) {
-    return std::move(*app);
+  if (!r.own_password_only) {
+    if (auto app = app_password_login(r, account, service, allowed, source)) {
+      return std::move(*app);
+    }
   }
+  const bool own_password_accepted = r.own_password_only || store::main_password_allowed(account, service);
   // The cache only ever answers for the account's own password where that is still accepted: a
   // restriction set after the entry was made takes effect at once.
-  if (allowed && store::main_password_allowed(account, service) &&
+  if (allowed && own_password_accepted &&
       m_cache->hit(account.username, r.password, service, account.password_hash)) {
     res.status = AuthStatus::ok;
     res.scheme = "cached";
@@ -202,7 +205,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   res.scheme = outcome->scheme;
-  if (outcome->matched && !store::main_password_allowed(account, service)) {
+  if (outcome->matched && !own_password_accepted) {
     // The account's own password is kept off this service (app passwords only): the same answer
     // as a wrong password, counted like one. The hash still moves to the target scheme.
     upgrade(*policy, account, *outcome, res);
@@ -223,9 +226,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     // Only a login the account may make counts (last login, familiar sources): a 403 does not.
     if (allowed) {
       remember_success(account, source);
-      if (auto ok = m_store.record_login(account.id, service, store::now_seconds()); !ok) {
-        m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
-      }
+      record_login({account.id, service, r.remote_ip, 0, store::now_seconds()});
     }
     if (allowed) {
       m_cache->remember(account.username, r.password, service,
@@ -276,9 +277,7 @@ std::optional<AuthResult> AuthService::app_password_login(const AuthRequest& r, 
   res.status = allowed ? AuthStatus::ok : AuthStatus::forbidden;
   if (allowed) {
     remember_success(account, source);
-    if (auto ok = m_store.record_login(account.id, service, now); !ok) {
-      m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
-    }
+    record_login({account.id, service, r.remote_ip, (*app)->id, now});
     if (auto ok = m_store.app_password_used((*app)->id, service, r.remote_ip, now); !ok) {
       m_metrics.add("authd_store_errors_total", {{"op", "app_password_used"}});
     }
@@ -286,6 +285,33 @@ std::optional<AuthResult> AuthService::app_password_login(const AuthRequest& r, 
   m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "app_password"}, {"outcome", to_string(res.status)}});
   log(r, res, "");
   return res;
+}
+
+Status AuthService::change_password(const std::string& username, SecretView fresh, std::string_view actor) {
+  const auto policy = current_policy();
+  auto found = m_store.find(username);
+  if (!found) {
+    return tl::unexpected(found.error());
+  }
+  if (!*found) {
+    return fail(ErrorKind::not_found, "no such user");
+  }
+  Result<std::string> hashed = fail(ErrorKind::internal, "not run");
+  if (!verify([&] { hashed = policy->hash(fresh); }, Lane::priority)) {
+    return fail(ErrorKind::temporary, "verify queue full");
+  }
+  if (!hashed) {
+    return tl::unexpected(hashed.error());
+  }
+  const store::Event event{0, (*found)->username, "password_change", std::string(actor),
+                           policy->classify((*found)->password_hash).scheme, policy->classify(*hashed).scheme, ""};
+  return m_store.set_hash((*found)->username, *hashed, event);
+}
+
+void AuthService::record_login(const store::Login& login) {
+  if (auto ok = m_store.record_login(login, login.at - store::k_recent_login_days * 86400); !ok) {
+    m_metrics.add("authd_store_errors_total", {{"op", "record_login"}});
+  }
 }
 
 void AuthService::upgrade(const policy::HashPolicy& policy, const store::Account& account,

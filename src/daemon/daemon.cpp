@@ -25,6 +25,7 @@
 #include "authd/config/config.hpp"
 #include "authd/core/auth_service.hpp"
 #include "authd/frontend/dovecot_frontend.hpp"
+#include "authd/frontend/web_frontend.hpp"
 #include "authd/frontend/http_frontend.hpp"
 #include "settings.hpp"
 
@@ -99,12 +100,15 @@ rlim_t raise_fd_limit() {
 struct FrontEnds {
   frontend::HttpFrontend& http;
   frontend::DovecotFrontend& dovecot;
+  frontend::WebFrontend& web;
   int cap = 0;
 
+  std::size_t listeners() const { return http.listener_count() + dovecot.listener_count() + web.listener_count(); }
+
   void limit(rlim_t fds) {
-    const std::size_t listeners = std::max<std::size_t>(1, http.listener_count() + dovecot.listener_count());
+    const std::size_t listening = std::max<std::size_t>(1, listeners());
     constexpr rlim_t k_reserve = 256; // the store's connections, logs, the probes
-    const rlim_t per = fds == RLIM_INFINITY || fds <= k_reserve ? 1000000 : (fds - k_reserve) / listeners;
+    const rlim_t per = fds == RLIM_INFINITY || fds <= k_reserve ? 1000000 : (fds - k_reserve) / listening;
     cap = static_cast<int>(std::max<rlim_t>(16, std::min<rlim_t>(per, 1000000)));
   }
   void reconfigure(const config::Config& c) {
@@ -112,11 +116,12 @@ struct FrontEnds {
     if (effective.http.max_connections > cap) {
       spdlog::warn("[http] max_connections {} capped at {} per listener: the open-file limit allows no more across {} "
                    "listener(s) (raise LimitNOFILE)", effective.http.max_connections, cap,
-                   http.listener_count() + dovecot.listener_count());
+                   listeners());
       effective.http.max_connections = cap;
     }
     http.reconfigure(effective);
     dovecot.reconfigure(effective);
+    web.reconfigure(effective);
   }
 };
 
@@ -188,13 +193,14 @@ int serve(const Options& options, config::Config cfg) {
   core::AuthService service(**store, policy, cfg, metrics);
   frontend::HttpFrontend http(service, metrics, cfg);
   frontend::DovecotFrontend dovecot(service, metrics, cfg);
-  for (const Status& ok : {http.start(listen), dovecot.start(), drop_privileges(cfg.daemon)}) {
+  frontend::WebFrontend web(service, **store, metrics, cfg);
+  for (const Status& ok : {http.start(listen), dovecot.start(), web.start(), drop_privileges(cfg.daemon)}) {
     if (!ok) {
       spdlog::critical("{}", ok.error().message);
       return 1; // the front ends stop (and unlink what they bound) as they go out of scope
     }
   }
-  FrontEnds fronts{http, dovecot};
+  FrontEnds fronts{http, dovecot, web};
   fronts.limit(fds);
   fronts.reconfigure(cfg);
   std::thread migrator([&] {
@@ -239,6 +245,7 @@ int serve(const Options& options, config::Config cfg) {
   cv.notify_all();
   http.stop();
   dovecot.stop();
+  web.stop();
   migrator.join();
   gauges.join();
   spdlog::info("authd stopped");

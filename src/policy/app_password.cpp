@@ -1,7 +1,9 @@
 #include "authd/policy/app_password.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <ctime>
 
 #include <sodium.h>
 
@@ -53,6 +55,30 @@ std::optional<std::string> app_password_verifier(SecretView password) {
                      reinterpret_cast<const unsigned char*>(k_context.data()), k_context.size());
   sodium_memzero(plain.data(), plain.size());
   return hex_encode(digest.data(), digest.size());
+}
+
+bool app_password_label_ok(std::string_view label) {
+  if (label.size() > 200) {
+    return false;
+  }
+  return std::none_of(label.begin(), label.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+std::optional<std::int64_t> end_of_date(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
+  if (end == nullptr || *end != '\0' || text.size() != 10) {
+    return std::nullopt;
+  }
+  const std::tm asked = tm;
+  const std::time_t at = ::timegm(&tm); // normalises 2027-02-30 into March: refuse what moved
+  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(at) + 86400;
 }
 
 } // namespace authd::policy

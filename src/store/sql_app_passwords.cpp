@@ -16,6 +16,17 @@ Result<std::int64_t> SqlStore::account_id(SqlConnection& c, const std::string& n
   return *id;
 }
 
+Result<Account> SqlStore::existing(std::string_view username) {
+  auto found = find(username);
+  if (!found) {
+    return tl::unexpected(found.error());
+  }
+  if (!*found) {
+    return fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'");
+  }
+  return std::move(**found);
+}
+
 Result<std::int64_t> SqlStore::add_app_password(std::string_view username, const NewAppPassword& app, const Event& event) {
   auto name = normalize_username(username);
   if (!name) {
@@ -47,12 +58,9 @@ Result<std::int64_t> SqlStore::add_app_password(std::string_view username, const
 }
 
 Result<std::vector<AppPassword>> SqlStore::app_passwords(std::string_view username) {
-  auto found = find(username);
+  auto found = existing(username);
   if (!found) {
     return tl::unexpected(found.error());
-  }
-  if (!*found) {
-    return fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'");
   }
   auto conn = m_pool->acquire();
   if (!conn) {
@@ -60,7 +68,7 @@ Result<std::vector<AppPassword>> SqlStore::app_passwords(std::string_view userna
   }
   std::vector<AppPassword> out;
   const std::string sql = "SELECT " + std::string(k_app_columns) + " FROM app_passwords WHERE account_id = ? ORDER BY id DESC";
-  auto ok = (*conn)->query(sql, {(*found)->id}, [&](const Row& r) { out.push_back(app_password_from(r)); });
+  auto ok = (*conn)->query(sql, {found->id}, [&](const Row& r) { out.push_back(app_password_from(r)); });
   if (!ok) {
     return tl::unexpected(ok.error());
   }

@@ -306,15 +306,6 @@ Status SqlStore::change_grants(std::string_view username, std::string_view servi
   return n ? Status{} : tl::unexpected(n.error());
 }
 
-Status SqlStore::record_login(std::int64_t id, std::string_view service, std::int64_t at) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
-  auto n = (*conn)->exec("UPDATE accounts SET last_login_at = ?, last_login_service = ? WHERE id = ?", {at, service, id});
-  return n ? Status{} : tl::unexpected(n.error());
-}
-
 Status SqlStore::remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) {
   auto conn = m_pool->acquire();
   if (!conn) {

@@ -85,7 +85,8 @@ public:
   Status remove(std::string_view username, const Event& event) override;
   Status grant(std::string_view username, std::string_view service, const Event& event) override;
   Status revoke(std::string_view username, std::string_view service, const Event& event) override;
-  Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override;
+  Status record_login(const Login& login, std::int64_t forget_before) override;
+  Result<std::vector<RecentLogin>> recent_logins(std::string_view username, std::size_t limit) override;
   Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) override;
   Result<bool> familiar(std::int64_t id, std::string_view source, std::int64_t since) override;
   Status for_each(const std::function<bool(const Account&)>& visit) override;
@@ -116,6 +117,8 @@ private:
   Status load_grants(SqlConnection& c, std::vector<Account>& page);
   // Fills `active_app_passwords` of the page's accounts from one query.
   Status load_app_password_counts(SqlConnection& c, std::vector<Account>& page);
+  // The account of this name, or not_found.
+  Result<Account> existing(std::string_view username);
   // The id of the account with this (normalised) name inside a transaction, or not_found.
   static Result<std::int64_t> account_id(SqlConnection& c, const std::string& name);
   Result<std::int64_t> import_batch(SqlConnection& c, std::vector<ImportRecord>& batch, bool update,

@@ -1,5 +1,7 @@
 #include "authd/util/encoding.hpp"
 
+#include <cstdint>
+
 #include <sodium.h>
 
 namespace authd {
@@ -99,6 +101,31 @@ bool constant_time_equal(const Bytes& a, const Bytes& b) noexcept {
     return false;
   }
   return a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<std::size_t> utf8_length(std::string_view text) noexcept {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++chars) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > text.size()) {
+      return std::nullopt;
+    }
+    std::uint32_t cp = n == 1 ? b : b & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xc0) != 0x80) {
+        return std::nullopt;
+      }
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return std::nullopt;
+    }
+    i += n;
+  }
+  return chars;
 }
 
 } // namespace authd

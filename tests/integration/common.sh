@@ -21,7 +21,7 @@ make_dir() {
 
 # start_authd STORE_URL HTTP_PORT [HTTP_LINE]: authd on the store, TCP 127.0.0.1:PORT and
 # unix:$DIR/authd.sock (mode 0666: Dovecot's and Apache's helpers run as dovecot / www-data);
-# HTTP_LINE is one more [http] setting.
+# HTTP_LINE is one more [http] setting; $AUTHD_EXTRA, more sections at the end.
 start_authd() {
   cat >"$DIR/authd.toml" <<TOML
 [store]
@@ -35,6 +35,7 @@ socket_mode = "0666"
 ${3:-}
 [throttle]
 enabled = false
+${AUTHD_EXTRA:-}
 TOML
   "$BIN/authd" --config "$DIR/authd.toml" >>"$DIR/authd.log" 2>&1 &
   AUTHD_PID=$!

@@ -7,7 +7,9 @@ LMTP_PORT=$((IMAP_PORT + 100)) # the TCP-mode instance below: both + 300 (no cla
 DIR=/tmp/authd-it-dovecot24-$KIND-$$
 . "$SRC/tests/integration/common.sh"
 . "$SRC/tests/integration/dovecot_common.sh"
+. "$SRC/tests/integration/selfservice_common.sh"
 make_dir
+AUTHD_EXTRA=$(selfservice_toml $((HTTP_PORT + 60)))
 mkdir -p "$DIR"/{run,state,home,vmail}
 chown nobody:nogroup "$DIR/home" "$DIR/vmail"
 STORE=$(store_url "$KIND")
@@ -92,6 +94,9 @@ check "LMTP refuses an unknown user permanently" "refused 550" "$(deliver nobody
 
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
 check "no password or hash in Dovecot's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"
+
+# Issue 16: the self-service page in a real browser, through nginx with TLS, beside this Dovecot.
+selfservice_browser_checks "$IMAP_PORT" $((HTTP_PORT + 60)) $((HTTP_PORT + 70))
 
 # The script's TCP mode (lua_settings url + bearer_token) beside the socket: a second Dovecot
 # against authd with a bearer token. The right token logs in and looks up; a missing one is

@@ -8,7 +8,9 @@ LMTP_PORT=$((IMAP_PORT + 100))
 DIR=/tmp/authd-it-dovecot-$KIND-$$
 . "$SRC/tests/integration/common.sh"
 . "$SRC/tests/integration/dovecot_common.sh"
+. "$SRC/tests/integration/selfservice_common.sh"
 make_dir
+AUTHD_EXTRA=$(selfservice_toml $((HTTP_PORT + 60)))
 mkdir -p "$DIR"/{run,state,home,vmail}; chown nobody:nogroup "$DIR/home" "$DIR/vmail"
 start_authd "$(store_url "$KIND")" "$HTTP_PORT" || exit 1
 trap 'stop_authd; doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1; sleep 0.3' EXIT
@@ -97,6 +99,9 @@ ctl app-password revoke erin "$(ctl app-password list erin --format json | pytho
 curl -sS --max-time 10 "imap://127.0.0.1:$IMAP_PORT/" -u "erin:$APP" >/dev/null 2>&1; check "revoked: the app password is refused at once" 67 $?
 ctl user set erin --main-password-service all >/dev/null
 check "no app password in authd's log" 0 "$(grep -c -e "$APP" "$DIR/authd.log")"
+
+# Issue 16: the self-service page in a real browser, through nginx with TLS, beside this Dovecot.
+selfservice_browser_checks "$IMAP_PORT" $((HTTP_PORT + 60)) $((HTTP_PORT + 70))
 
 check "no password or hash in authd's log" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/authd.log")"
 check "no password or hash in Dovecot's log (helper's stderr)" 0 "$(grep -c -e "$(md5hex password)" -e 'secret-1' -e 'daves-pw' -e 'erins-pw' -e '\$2y\$' -e '\$apr1\$' "$DIR/dovecot.log")"

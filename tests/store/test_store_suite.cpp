@@ -46,8 +46,8 @@ protected:
 TEST_P(StoreSuite, MigrateIsIdempotent) {
   auto again = m_store->migrate();
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 4);
-  EXPECT_EQ(*m_store->check_schema(), 4);
+  EXPECT_EQ(*again, 5);
+  EXPECT_EQ(*m_store->check_schema(), 5);
   EXPECT_TRUE(m_store->ping());
 }
 
@@ -324,10 +324,49 @@ TEST_P(StoreSuite, HashBytesSurviveExactly) {
 
 TEST_P(StoreSuite, RecordsLogins) {
   auto id = m_store->create(user("judy"), ev("create"));
-  ASSERT_TRUE(m_store->record_login(*id, "imap", 1750000000));
+  ASSERT_TRUE(m_store->record_login({*id, "imap", "198.51.100.7", 0, 1750000000}, 0));
   auto a = **m_store->find("judy");
   EXPECT_EQ(a.last_login_at, 1750000000);
   EXPECT_EQ(a.last_login_service, "imap");
+}
+
+TEST_P(StoreSuite, RecentLoginsAreGroupedLabelledForgottenAndPerAccount) {
+  auto id = m_store->create(user("hal"), ev("create"));
+  auto other = m_store->create(user("ike"), ev("create"));
+  ASSERT_TRUE(id && other);
+  store::NewAppPassword app{std::string(64, 'c'), "Phone \xc3\xa9", {"imap"}, std::nullopt};
+  auto app_id = m_store->add_app_password("hal", app, ev("app_password_add"));
+  ASSERT_TRUE(app_id);
+  EXPECT_TRUE(m_store->recent_logins("hal", 10)->empty());
+  ASSERT_TRUE(m_store->record_login({*id, "imap", "198.51.100.7", *app_id, 1000}, 0));
+  ASSERT_TRUE(m_store->record_login({*id, "imap", "198.51.100.7", *app_id, 1100}, 0)) << "the same client: one row";
+  ASSERT_TRUE(m_store->record_login({*id, "web", "", 0, 1050}, 0));
+  ASSERT_TRUE(m_store->record_login({*other, "web", "203.0.113.9", 0, 1200}, 0));
+  auto rows = m_store->recent_logins("HAL", 10);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].service, "imap");
+  EXPECT_EQ((*rows)[0].ip, "198.51.100.7");
+  EXPECT_EQ((*rows)[0].app_password_id, *app_id);
+  EXPECT_EQ((*rows)[0].app_password_label, "Phone \xc3\xa9");
+  EXPECT_EQ((*rows)[0].first_at, 1000);
+  EXPECT_EQ((*rows)[0].last_at, 1100);
+  EXPECT_EQ((*rows)[0].count, 2);
+  EXPECT_EQ((*rows)[1].service, "web");
+  EXPECT_EQ((*rows)[1].ip, "");
+  EXPECT_EQ((*rows)[1].app_password_id, 0);
+  EXPECT_EQ((*rows)[1].app_password_label, "");
+  EXPECT_EQ(m_store->recent_logins("hal", 1)->size(), 1u) << "the limit holds";
+  ASSERT_TRUE(m_store->record_login({*id, "web", "", 0, 5000}, 1060)) << "forgets rows last used before 1060";
+  rows = m_store->recent_logins("hal", 10);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].service, "web");
+  EXPECT_EQ((*rows)[0].count, 2);
+  EXPECT_EQ(m_store->recent_logins("nobody", 10).error().kind, ErrorKind::not_found);
+  ASSERT_TRUE(m_store->remove("hal", ev("delete")));
+  ASSERT_TRUE(m_store->create(user("hal"), ev("create")));
+  EXPECT_TRUE(m_store->recent_logins("hal", 10)->empty()) << "deleted with the account";
+  EXPECT_EQ(m_store->recent_logins("ike", 10)->size(), 1u);
 }
 
 TEST_P(StoreSuite, FamiliarSourcesAreRememberedForgottenAndDeletedWithTheAccount) {

@@ -15,7 +15,7 @@ TEST(AuthctlDb, MigrateIsIdempotentOnSqlite) {
     auto r = test::run_process({test::bin("authctl"), "--store", "sqlite://" + db, "db", "migrate"}, "",
                                {"AUTHD_CONFIG=/nonexistent"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, "schema version 4 (sqlite://" + db + ")\n");
+    EXPECT_EQ(r.out, "schema version 5 (sqlite://" + db + ")\n");
   }
 }
 

@@ -47,7 +47,10 @@ public:
   Status remove(std::string_view u, const Event& e) override { return inner->remove(u, e); }
   Status grant(std::string_view u, std::string_view s, const Event& e) override { return inner->grant(u, s, e); }
   Status revoke(std::string_view u, std::string_view s, const Event& e) override { return inner->revoke(u, s, e); }
-  Status record_login(std::int64_t id, std::string_view s, std::int64_t at) override { return inner->record_login(id, s, at); }
+  Status record_login(const store::Login& l, std::int64_t forget_before) override { return inner->record_login(l, forget_before); }
+  Result<std::vector<store::RecentLogin>> recent_logins(std::string_view u, std::size_t limit) override {
+    return inner->recent_logins(u, limit);
+  }
   Status remember_source(std::int64_t id, std::string_view s, std::int64_t at, std::int64_t before) override {
     return inner->remember_source(id, s, at, before);
   }

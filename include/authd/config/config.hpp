@@ -47,6 +47,20 @@ struct DovecotAuthConfig {
   std::string socket_group;        // empty: as [http] socket_group
 };
 
+// The self-service page (off by default): users sign in with their own password, change it, and
+// manage their app passwords. Meant to sit behind the site's TLS reverse proxy.
+struct SelfServiceConfig {
+  std::vector<std::string> listen; // empty: off. e.g. "127.0.0.1:8426" (the proxy's upstream)
+  std::string service = "selfservice"; // the service a sign-in is checked for (grants apply)
+  // The services a user may choose for a new app password on the page.
+  std::vector<std::string> app_password_services = {"imap", "pop3", "smtp", "sieve", "radicale", "nextcloud"};
+  int min_password_length = 10;   // characters (code points) of a new password
+  int session_idle_s = 900;       // a session unused this long ends
+  int session_max_s = 43200;      // and every session ends after this long
+  int max_sessions = 10000;       // in memory; the longest-unused one ends first (8 per account at most)
+  bool cookie_secure = true;      // Secure + __Host- cookies (false only for plain-HTTP tests)
+};
+
 struct CoreConfig {
   int verify_threads = 0;   // hashing threads; 0 = one per CPU core
   int queue_size = 64;      // logins waiting for a worker, per lane and front end; beyond: temporary failure
@@ -81,6 +95,7 @@ struct Config {
   policy::PolicyConfig policy;
   HttpConfig http;
   DovecotAuthConfig dovecot_auth;
+  SelfServiceConfig selfservice;
   CoreConfig core;
   ThrottleConfig throttle;
   DaemonConfig daemon;

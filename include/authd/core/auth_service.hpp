@@ -30,6 +30,9 @@ struct AuthRequest {
   SecretView password;
   std::string_view service;   // empty: "default"
   std::string_view remote_ip; // empty: unknown (no per-IP throttling)
+  // The self-service page: only the account's own password, never an app password, and the
+  // main-password restriction does not apply (the page is where the user manages it).
+  bool own_password_only = false;
 };
 
 struct AuthResult {
@@ -65,13 +68,19 @@ public:
   // Shutdown past the drain deadline: logins still waiting for a hashing thread end now as
   // temporary failures (nobody waits for their answers any more).
   void shed_waiting() noexcept { m_pool.shed(); }
+  // A password change for an account whose current password was just verified: `fresh` hashed
+  // to the target scheme on the verify pool (so a legacy account is current at once), written
+  // with a password_change event by `actor`. Errors are temporary when retrying could help.
+  Status change_password(const std::string& username, SecretView fresh, std::string_view actor);
   // The store answers (readiness).
   bool ready();
   // Recomputes the accounts-per-status gauges by streaming the store.
   Status refresh_gauges();
 
-private:
+  // The policy of the last (re)load.
   std::shared_ptr<const policy::HashPolicy> current_policy() const;
+
+private:
   AuthResult reject(const AuthRequest& request, const policy::HashPolicy& policy, const std::string& user,
                     SecretView password, const char* why, const std::string& source, Lane lane);
   // The throttle's verdict: zero, or how long this attempt must wait. May look the account up
@@ -79,6 +88,7 @@ private:
   std::chrono::milliseconds throttle_wait(const std::string& name, const std::string& source,
                                           std::optional<Result<std::optional<store::Account>>>& found, bool& familiar);
   void remember_success(const store::Account& account, const std::string& source);
+  void record_login(const store::Login& login);
   Status verify(const std::function<void()>& job, Lane lane);
   std::optional<AuthResult> app_password_login(const AuthRequest& request, const store::Account& account,
                                               const std::string& service, bool allowed, const std::string& source);

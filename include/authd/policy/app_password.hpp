@@ -7,8 +7,10 @@
 // guess costs an attacker who stole the database one BLAKE2b, and there are 2^130 of them to try;
 // there is no dictionary to try first. A password a person chose is a few dozen bits, found by a
 // dictionary in a fast hash at once: that is why the account's own password stays bcrypt.
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "authd/util/secret.hpp"
 
@@ -23,5 +25,12 @@ SecretString generate_app_password();
 // spaces dropped, letters lower-cased). nullopt when `password` cannot be an app password (wrong
 // length or letters): a login then never looks one up.
 std::optional<std::string> app_password_verifier(SecretView password);
+
+// A label is shown in tables, logs and web pages: printable, one line, at most 200 bytes.
+bool app_password_label_ok(std::string_view label);
+
+// "2027-03-31" -> the end of that day (UTC), unix seconds: an app password expiring then is usable
+// through the date given. nullopt for anything else, impossible dates (2027-02-30) included.
+std::optional<std::int64_t> end_of_date(const std::string& text);
 
 } // namespace authd::policy

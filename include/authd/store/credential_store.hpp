@@ -67,6 +67,27 @@ struct NewAccount {
   std::vector<std::string> services; // none (or "all") = every service; else exactly these
 };
 
+// One successful login, for the account's recent logins (the self-service page).
+struct Login {
+  std::int64_t account_id = 0;
+  std::string_view service;
+  std::string_view ip;              // "" when unknown
+  std::int64_t app_password_id = 0; // 0: the account's own password
+  std::int64_t at = 0;
+};
+
+// Logins of one account grouped by service, address and credential (recent_logins, schema v5).
+struct RecentLogin {
+  std::string service;
+  std::string ip;                   // "" when unknown
+  std::int64_t app_password_id = 0; // 0: the account's own password
+  std::string app_password_label;   // "" for the own password (or a deleted app password)
+  std::int64_t first_at = 0;
+  std::int64_t last_at = 0;
+  std::int64_t count = 0;
+};
+inline constexpr std::int64_t k_recent_login_days = 30;
+
 // Event kinds written by authd and authctl; events never hold a hash or a password.
 struct Event {
   std::int64_t at = 0;
@@ -116,7 +137,11 @@ public:
   // service of an every-service account is ErrorKind::invalid_input (say which ones it keeps).
   virtual Status grant(std::string_view username, std::string_view service, const Event& event) = 0;
   virtual Status revoke(std::string_view username, std::string_view service, const Event& event) = 0;
-  virtual Status record_login(std::int64_t id, std::string_view service, std::int64_t at) = 0;
+  // A successful login: the account's last login, and its recent_logins row (rows last used
+  // before `forget_before` are deleted).
+  virtual Status record_login(const Login& login, std::int64_t forget_before) = 0;
+  // The account's recent logins, the newest first; not_found for an unknown user.
+  virtual Result<std::vector<RecentLogin>> recent_logins(std::string_view username, std::size_t limit) = 0;
   // Familiar sources (the throttle): a successful login of account `id` from `source` at `at`;
   // the account's rows older than `forget_before` are dropped on the way.
   virtual Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) = 0;

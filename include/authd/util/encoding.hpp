@@ -30,6 +30,10 @@ std::string ascii_upper(std::string_view text);
 
 // Constant time for equal lengths (length itself is not secret here: hash lengths are public).
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+// The number of characters (code points) of well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF); nullopt for anything else.
+std::optional<std::size_t> utf8_length(std::string_view text) noexcept;
 bool constant_time_equal(const Bytes& a, const Bytes& b) noexcept;
 
 } // namespace authd

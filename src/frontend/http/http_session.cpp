@@ -288,7 +288,7 @@ private:
     const bool keep = m_keep_alive && !m_close_after && !m_listener.impl.draining;
     m_response.emplace(static_cast<http::status>(r.status), m_version);
     for (auto& [name, value] : r.headers) {
-      m_response->set(name, value);
+      m_response->insert(name, value); // insert: a page may set several cookies
     }
     m_response->set(http::field::content_type, r.content_type);
     m_response->body() = std::move(r.body);

@@ -103,6 +103,44 @@ bool Request::has_param(std::string_view name) const {
   return each_param(query, [&](const std::string& n, std::string_view) { return n == name; });
 }
 
+std::string Request::cookie(std::string_view name) const {
+  std::string_view rest = header("Cookie");
+  while (!rest.empty()) {
+    const std::size_t semi = rest.find(';');
+    std::string_view item = rest.substr(0, semi);
+    item.remove_prefix(std::min(item.find_first_not_of(' '), item.size()));
+    const std::size_t eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == name) {
+      return std::string(item.substr(eq + 1));
+    }
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+  }
+  return "";
+}
+
+std::optional<std::string> form_field(std::string_view form, std::string_view name) {
+  std::optional<std::string> out;
+  each_param(form, [&](const std::string& n, std::string_view v) {
+    if (n != name) {
+      return false;
+    }
+    out = percent_decode(v);
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::string> form_fields(std::string_view form, std::string_view name) {
+  std::vector<std::string> out;
+  each_param(form, [&](const std::string& n, std::string_view v) {
+    if (n == name) {
+      out.push_back(percent_decode(v));
+    }
+    return false;
+  });
+  return out;
+}
+
 void split_target(std::string_view target, std::string& path, std::string& query) {
   for (const std::string_view scheme : {"http://", "https://"}) {
     if (target.size() > scheme.size() && ascii_lower(target.substr(0, scheme.size())) == scheme) {

@@ -4,6 +4,7 @@
 // parser and writes a Response back.
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,7 +35,15 @@ struct Request {
   // A query parameter, percent-decoded ('+' is a space); "" when absent.
   std::string param(std::string_view name) const;
   bool has_param(std::string_view name) const;
+  // A cookie of the Cookie header (RFC 6265 §5.4 form), "" when absent.
+  std::string cookie(std::string_view name) const;
 };
+
+// A field of an application/x-www-form-urlencoded text (a form's body), percent-decoded;
+// nullopt when absent. The caller wipes it when it is a secret.
+std::optional<std::string> form_field(std::string_view form, std::string_view name);
+// Every value of a repeated field (checkboxes), in order.
+std::vector<std::string> form_fields(std::string_view form, std::string_view name);
 
 struct Response {
   int status = 200;

@@ -4,6 +4,7 @@
 
 #include "authd/util/encoding.hpp"
 #include "authd/util/net.hpp"
+#include "attempt.hpp"
 
 namespace authd::frontend::detail {
 namespace {
@@ -31,26 +32,7 @@ Response json_response(int status, const json& body) {
   return r;
 }
 
-// The client's address. On TCP: the peer, or — when the peer is a trusted proxy — the first
-// untrusted X-Forwarded-For entry from the right (X-Real-IP when there is no X-Forwarded-For).
-// A trusted peer (the UNIX socket, a proxy) that forwards no address gives "": the client is
-// unknown, so nothing is throttled per source on its behalf (a local Nextcloud relaying a spray
-// of made-up names must not turn every other local login into the sprayer's neighbour).
-std::string client_ip(const Request& req, const RouteContext& ctx) {
-  std::optional<IpAddress> peer;
-  if (ctx.tcp) {
-    peer = parse_ip(req.peer);
-    if (!peer) {
-      return "";
-    }
-  }
-  const std::string& forwarded = req.header("X-Forwarded-For");
-  if (forwarded.empty() && (!peer || contains_any(ctx.trusted, *peer))) {
-    const auto real = parse_ip(req.header("X-Real-IP"));
-    return real ? to_string(*real) : "";
-  }
-  return forwarded_client(peer, forwarded, ctx.trusted);
-}
+std::string client_ip(const Request& req, const RouteContext& ctx) { return client_address(req, ctx.tcp, ctx.trusted); }
 
 void retry_after(Response& res, std::chrono::milliseconds wait) {
   const long long secs = (wait.count() + 999) / 1000;
@@ -152,34 +134,6 @@ void add_account_fields(json& out, const core::AuthResult& r) {
   }
 }
 
-// One login, possibly tried again: a throttled attempt whose wait fits in what is left of
-// [throttle] hold_max_ms is held (a timer in the event loop, no thread) and then verified; one
-// that does not fit is answered 429 at once.
-struct Attempt {
-  std::string user, service, ip;
-  SecretString password;
-  std::chrono::steady_clock::time_point hold_until;
-  std::function<Response(const core::AuthResult&)> respond;
-};
-
-Reply attempt(const std::shared_ptr<Attempt>& a, const Ctx& ctx) {
-  const auto r = ctx->service.authenticate({a->user, a->password, a->service, a->ip});
-  if (r.status == core::AuthStatus::throttled) {
-    if (std::chrono::steady_clock::now() + r.retry_after <= a->hold_until) {
-      ctx->metrics.add("authd_throttle_delayed_total", {});
-      return Reply{{}, [a, ctx] { return attempt(a, ctx); }, core::Lane::suspect, r.retry_after};
-    }
-    ctx->metrics.add("authd_throttled_total", {});
-  }
-  return answer(a->respond(r));
-}
-
-Reply start_attempt(std::shared_ptr<Attempt> a, const Ctx& ctx) {
-  a->hold_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx->service.throttle_config().hold_max_ms);
-  const core::Lane lane = ctx->service.lane(a->user, a->ip);
-  return Reply{{}, [a, ctx] { return attempt(a, ctx); }, lane, {}};
-}
-
 // POST /v1/lookup {"username","service"?}: does the account exist and may it use the service?
 // For Dovecot's userdb/passdb lookups (authd-checkpassword, the 2.4 Lua script). It reveals whether
 // an account exists: open on the UNIX socket, on TCP only with the configured bearer token.
@@ -244,8 +198,8 @@ Reply post_auth(Request& req, const Ctx& ctx) {
   a->service = std::move(fields->service);
   a->ip = forwarded_ip ? to_string(*forwarded_ip) : client_ip(req, *ctx);
   a->password = std::move(fields->password);
-  a->respond = [c = ctx.get()](const core::AuthResult& r) { return auth_answer(r, *c); };
-  return start_attempt(std::move(a), ctx);
+  a->respond = [ctx](const core::AuthResult& r) { return auth_answer(r, *ctx); };
+  return start_attempt(std::move(a), ctx->service, ctx->metrics);
 }
 
 Response challenge(const RouteContext& ctx, const char* why) {
@@ -292,11 +246,32 @@ Reply basic(Request& req, const Ctx& ctx, std::string service) {
   }
   a->service = service.empty() ? "http" : service;
   a->ip = client_ip(req, *ctx);
-  a->respond = [c = ctx.get()](const core::AuthResult& r) { return basic_answer(r, *c); };
-  return start_attempt(std::move(a), ctx);
+  a->respond = [ctx](const core::AuthResult& r) { return basic_answer(r, *ctx); };
+  return start_attempt(std::move(a), ctx->service, ctx->metrics);
 }
 
 } // namespace
+
+// On TCP: the peer, or — when the peer is a trusted proxy — the first untrusted X-Forwarded-For
+// entry from the right (X-Real-IP when there is no X-Forwarded-For). A trusted peer (the UNIX
+// socket, a proxy) that forwards no address gives "": the client is unknown, so nothing is
+// throttled per source on its behalf (a local Nextcloud relaying a spray of made-up names must not
+// turn every other local login into the sprayer's neighbour).
+std::string client_address(const Request& req, bool tcp, const std::vector<Cidr>& trusted) {
+  std::optional<IpAddress> peer;
+  if (tcp) {
+    peer = parse_ip(req.peer);
+    if (!peer) {
+      return "";
+    }
+  }
+  const std::string& forwarded = req.header("X-Forwarded-For");
+  if (forwarded.empty() && (!peer || contains_any(trusted, *peer))) {
+    const auto real = parse_ip(req.header("X-Real-IP"));
+    return real ? to_string(*real) : "";
+  }
+  return forwarded_client(peer, forwarded, trusted);
+}
 
 std::shared_ptr<const RouteContext> make_context(core::AuthService& service, core::Metrics& metrics,
                                                  std::shared_ptr<const config::Config> config, bool tcp,

@@ -23,6 +23,10 @@ std::shared_ptr<const RouteContext> make_context(core::AuthService& service, cor
 
 Reply route(Request& request, const std::shared_ptr<const RouteContext>& ctx);
 
+// The client's address as far as it can be believed (X-Forwarded-For only from trusted peers);
+// "" when unknown.
+std::string client_address(const Request& request, bool tcp, const std::vector<Cidr>& trusted);
+
 struct AuthFields {
   std::string user;
   std::string service;

@@ -224,7 +224,8 @@ Result<std::vector<OpenListener>> activated_listeners(std::string_view protocol)
   }
   std::vector<OpenListener> mine;
   for (const OpenListener& l : *all) {
-    if ((l.fd_name == k_dovecot_auth_fd_name) == (protocol == k_dovecot_auth_fd_name)) {
+    const bool named = l.fd_name == k_dovecot_auth_fd_name || l.fd_name == k_selfservice_fd_name;
+    if (named ? l.fd_name == protocol : protocol == "http") {
       mine.push_back(l);
     }
   }

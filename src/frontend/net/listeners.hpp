@@ -52,9 +52,10 @@ struct Listeners {
 
 // The sockets systemd passed (LISTEN_PID/LISTEN_FDS; the variables are unset so children do not
 // inherit them) for one protocol: those named FileDescriptorName=dovecot-auth for "dovecot-auth",
-// every other one for "http". Empty when not socket-activated. Errors: a passed descriptor that
+// =selfservice for "selfservice", every other one for "http". Empty when not socket-activated. Errors: a passed descriptor that
 // is not a listening stream socket.
 inline constexpr std::string_view k_dovecot_auth_fd_name = "dovecot-auth";
+inline constexpr std::string_view k_selfservice_fd_name = "selfservice";
 Result<std::vector<OpenListener>> activated_listeners(std::string_view protocol);
 
 // The access for sockets of `section`: `group`, else the group authd drops to ([daemon] group, or

@@ -13,8 +13,8 @@ namespace {
 
 class MemoryStore final : public CredentialStore {
 public:
-  Result<int> migrate() override { return 4; } // the SQL stores' schema version (sql/)
-  Result<int> check_schema() override { return 4; }
+  Result<int> migrate() override { return 5; } // the SQL stores' schema version (sql/)
+  Result<int> check_schema() override { return 5; }
   Status ping() override { return {}; }
 
   Result<std::optional<Account>> find(std::string_view username) override {
@@ -90,6 +90,7 @@ public:
       m_by_name.erase(m_accounts.at(id).username);
       m_accounts.erase(id);
       m_sources.erase(id);
+      m_logins.erase(id);
       std::erase_if(m_apps, [&](const auto& kv) { return kv.second.account_id == id; });
       std::erase_if(m_verifiers, [&](const auto& kv) { return !m_apps.contains(kv.second); });
     }
@@ -104,13 +105,45 @@ public:
     return change_grants(username, service, event, false);
   }
 
-  Status record_login(std::int64_t id, std::string_view service, std::int64_t at) override {
+  Status record_login(const Login& l, std::int64_t forget_before) override {
     std::lock_guard lock(m_mutex);
-    if (auto it = m_accounts.find(id); it != m_accounts.end()) {
-      it->second.last_login_at = at;
-      it->second.last_login_service = std::string(service);
+    const auto it = m_accounts.find(l.account_id);
+    if (it == m_accounts.end()) {
+      return {};
     }
+    it->second.last_login_at = l.at;
+    it->second.last_login_service = std::string(l.service);
+    auto& rows = m_logins[l.account_id];
+    const auto row = std::find_if(rows.begin(), rows.end(), [&](const RecentLogin& r) {
+      return r.service == l.service && r.ip == l.ip && r.app_password_id == l.app_password_id;
+    });
+    if (row == rows.end()) {
+      rows.push_back({std::string(l.service), std::string(l.ip), l.app_password_id, "", l.at, l.at, 1});
+    } else {
+      row->last_at = l.at;
+      ++row->count;
+    }
+    std::erase_if(rows, [&](const RecentLogin& r) { return r.last_at < forget_before; });
     return {};
+  }
+
+  Result<std::vector<RecentLogin>> recent_logins(std::string_view username, std::size_t limit) override {
+    auto found = find(username);
+    if (!found || !*found) {
+      return found ? fail(ErrorKind::not_found, "no such user '" + std::string(username) + "'") : tl::unexpected(found.error());
+    }
+    std::lock_guard lock(m_mutex);
+    std::vector<RecentLogin> out = m_logins[(*found)->id];
+    std::stable_sort(out.begin(), out.end(), [](const RecentLogin& a, const RecentLogin& b) {
+      return a.last_at != b.last_at ? a.last_at > b.last_at : a.first_at > b.first_at;
+    });
+    out.resize(std::min(out.size(), limit));
+    for (RecentLogin& r : out) {
+      if (const auto app = m_apps.find(r.app_password_id); app != m_apps.end()) {
+        r.app_password_label = app->second.label;
+      }
+    }
+    return out;
   }
 
   Status remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) override {
@@ -319,6 +352,7 @@ private:
   std::mutex m_mutex;
   std::map<std::int64_t, Account> m_accounts;
   std::map<std::int64_t, std::map<std::string, std::int64_t>> m_sources; // familiar sources
+  std::map<std::int64_t, std::vector<RecentLogin>> m_logins;
   std::map<std::string, std::int64_t> m_by_name;
   std::vector<Event> m_events;
   std::int64_t m_next_id = 0;
