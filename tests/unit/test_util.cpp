@@ -169,3 +169,12 @@ TEST(Net, ForwardedForIsReadRightToLeftSkippingTrustedHops) {
 
 } // namespace
 } // namespace authd
+
+TEST(Encoding, Utf8LengthCountsCodePointsOfWellFormedTextOnly) {
+  EXPECT_EQ(authd::utf8_length(""), 0u);
+  EXPECT_EQ(authd::utf8_length("abc"), 3u);
+  EXPECT_EQ(authd::utf8_length("p\xc3\xa4ss \xe2\x82\xac \xf0\x9f\x94\x91"), 8u);
+  for (const char* bad : {"\xff", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\x80"}) {
+    EXPECT_FALSE(authd::utf8_length(bad)) << bad;
+  }
+}
