@@ -70,7 +70,7 @@ bool app_password_label_ok(std::string_view label) {
 std::optional<std::int64_t> end_of_date(const std::string& text) {
   std::tm tm{};
   const char* end = ::strptime(text.c_str(), "%Y-%m-%d", &tm);
-  if (end == nullptr || *end != '\0' || text.size() != 10) {
+  if (end == nullptr || *end != '\0' || text.size() != 10 || tm.tm_year + 1900 > 9998) {
     return std::nullopt;
   }
   const std::tm asked = tm;

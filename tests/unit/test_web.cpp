@@ -147,7 +147,7 @@ TEST_F(Web, SignInPageIsStrictAndSetsAPreSessionCookie) {
   for (const char* attr : {"; Path=/", "; HttpOnly", "; SameSite=Strict", "; Secure"}) {
     EXPECT_NE(c.find(attr), std::string::npos) << attr << " in " << c;
   }
-  EXPECT_EQ(hidden_csrf(r.body).size(), 64u);
+  EXPECT_EQ(hidden_csrf(r.body).size(), 80u) << "64 hex of the hash, 16 of the time it was made";
   EXPECT_EQ(r.body.find("<script"), std::string::npos);
 }
 
@@ -308,6 +308,64 @@ TEST_F(Web, AppPasswordIsShownOnceEscapedScopedAndRevocable) {
   EXPECT_NE(page(b).find("app password \xe2\x80\x9c&lt;script&gt;"), std::string::npos) << "the IMAP login in recent logins";
 }
 
+TEST_F(Web, ASessionEndsWhenItsAccountIsDeletedAndMadeAgainOrItsPasswordIsSetElsewhere) {
+  const Browser b = signed_in();
+  ASSERT_TRUE(m_store->remove("alice", {0, "", "delete", "test", "", "", ""}));
+  store::NewAccount again;
+  again.username = "alice";
+  again.password_hash = *scheme::bcrypt_hash(SecretView("alice-password", 14), 4);
+  ASSERT_TRUE(m_store->create(again, {0, "", "create", "test", "", "", ""}));
+  EXPECT_NE(page(b).find("You were signed out"), std::string::npos) << "the new alice is not the old one";
+
+  const Browser c = signed_in();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // password_changed_at counts seconds
+  ASSERT_TRUE(m_store->set_hash("alice", *scheme::bcrypt_hash(SecretView("reset-by-admin", 14), 4), {0, "", "password_change", "authctl", "", "", ""}));
+  EXPECT_EQ(run(post("/revoke", "csrf=" + c.csrf + "&id=1", c.cookie)).status, 401) << "an admin reset ends the session";
+  EXPECT_NE(page(c).find("id=\"sign-in\""), std::string::npos);
+}
+
+TEST_F(Web, ADisabledAccountCannotChangeAnything) {
+  const Browser b = signed_in();
+  const SecretString secret = policy::generate_app_password();
+  auto id = m_store->add_app_password("alice", {*policy::app_password_verifier(secret), "phone", {"imap"}, std::nullopt},
+                                      {0, "", "app_password_add", "test", "", "", ""});
+  ASSERT_TRUE(m_store->set_enabled("alice", false, {0, "", "disable", "test", "", "", ""}));
+  EXPECT_EQ(run(post("/revoke", "csrf=" + b.csrf + "&id=" + std::to_string(*id), b.cookie)).status, 401);
+  EXPECT_FALSE(m_store->app_passwords("alice")->at(0).revoked);
+  ASSERT_TRUE(m_store->set_enabled("alice", true, {0, "", "enable", "test", "", "", ""}));
+  EXPECT_NE(page(b).find("id=\"sign-in\""), std::string::npos) << "signed out for good";
+}
+
+TEST_F(Web, ALocalClientWithoutAForwardedAddressIsThrottledByItsOwn) {
+  m_config.throttle.enabled = true;
+  m_service->reconfigure(m_config);
+  m_ctx = std::make_shared<const WebContext>(WebContext{*m_service, *m_store, m_metrics, m_sessions,
+                                                        std::make_shared<const config::Config>(m_config),
+                                                        {*parse_cidr("192.0.2.0/24")}});
+  EXPECT_EQ(sign_in("alice", "wrong").status, 401);
+  EXPECT_EQ(sign_in("alice", "alice-password").status, 429) << "a trusted peer sending no X-Forwarded-For is not anonymous here";
+}
+
+TEST_F(Web, TwoAppPasswordsMadeBeforeThePageIsSeenAreBothShown) {
+  const Browser b = signed_in();
+  for (const char* label : {"one", "two"}) {
+    run(post("/app-passwords", "csrf=" + b.csrf + "&current=alice-password&service=imap&label=" + label, b.cookie));
+  }
+  const std::string shown = page(b);
+  const std::regex code("<code[^>]*>[a-z0-9]{4}-");
+  EXPECT_EQ(std::distance(std::sregex_iterator(shown.begin(), shown.end(), code), std::sregex_iterator()), 2);
+}
+
+TEST_F(Web, OnlyAFormBodyIsAForm) {
+  const Browser b = signed_in();
+  Request odd = post("/sign-out", "csrf=" + b.csrf, b.cookie);
+  odd.headers.back().second = "application/x-www-form-urlencodedfoo";
+  EXPECT_EQ(run(std::move(odd)).status, 415);
+  Request ok = post("/sign-out", "csrf=" + b.csrf, b.cookie);
+  ok.headers.back().second = "Application/X-WWW-Form-Urlencoded ; charset=UTF-8";
+  EXPECT_EQ(run(std::move(ok)).status, 303);
+}
+
 TEST_F(Web, ADisabledAccountIsSignedOut) {
   const Browser b = signed_in();
   ASSERT_TRUE(m_store->set_enabled("alice", false, {0, "", "disable", "test", "", "", ""}));
@@ -329,25 +387,34 @@ TEST(WebSessionsTable, IsBoundedPerAccountAndInAllAndExpires) {
   const auto t0 = Clock::now();
   std::vector<std::string> alice;
   for (int i = 0; i < 10; ++i) {
-    alice.push_back(s.open("alice", t0 + std::chrono::milliseconds(i)));
+    alice.push_back(s.open("alice", 1, 0, t0 + std::chrono::milliseconds(i)));
   }
   EXPECT_EQ(s.size(), 8u) << "8 per account";
   EXPECT_FALSE(s.find(alice[0], t0 + std::chrono::seconds(1))) << "the oldest ended";
   EXPECT_TRUE(s.find(alice[9], t0 + std::chrono::seconds(1)));
   for (int i = 0; i < 30; ++i) {
-    s.open("user" + std::to_string(i), t0 + std::chrono::seconds(2));
+    s.open("user" + std::to_string(i), 2 + i, 0, t0 + std::chrono::seconds(2));
   }
   EXPECT_EQ(s.size(), 20u) << "max_sessions";
-  const std::string fresh = s.open("carol", t0 + std::chrono::seconds(3));
+  const std::string fresh = s.open("carol", 40, 0, t0 + std::chrono::seconds(3));
   EXPECT_TRUE(s.find(fresh, t0 + std::chrono::seconds(62)));
   EXPECT_FALSE(s.find(fresh, t0 + std::chrono::seconds(123))) << "idle";
-  const std::string kept = s.open("dave", t0);
+  const std::string kept = s.open("dave", 41, 0, t0);
   for (int m = 1; m < 10; ++m) {
     ASSERT_TRUE(s.find(kept, t0 + std::chrono::seconds(50 * m)));
   }
   EXPECT_FALSE(s.find(kept, t0 + std::chrono::seconds(601))) << "absolute lifetime";
   EXPECT_FALSE(s.find("short")) << "not a cookie";
-  EXPECT_NE(s.signin_token("a"), s.signin_token("b"));
+  EXPECT_NE(s.signin_token("a", 1000), s.signin_token("b", 1000));
+  const std::string token = s.signin_token("a", 1000);
+  EXPECT_TRUE(s.signin_token_ok("a", token, 1000));
+  EXPECT_TRUE(s.signin_token_ok("a", token, 4599));
+  EXPECT_FALSE(s.signin_token_ok("a", token, 4600)) << "an hour old";
+  EXPECT_FALSE(s.signin_token_ok("a", token, 999)) << "from the future";
+  EXPECT_FALSE(s.signin_token_ok("b", token, 1000)) << "another cookie";
+  std::string later = token;
+  later.replace(64, 16, "00000000000004b0"); // claims to be made at 1200
+  EXPECT_FALSE(s.signin_token_ok("a", later, 1300)) << "the time is part of the hash";
 }
 
 TEST(WebPages, EscapeEverything) {

@@ -14,6 +14,15 @@ std::string when(std::int64_t t) {
   return out;
 }
 
+std::string day(std::int64_t t) {
+  const std::time_t at = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&at, &tm);
+  char out[16];
+  std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
+  return out;
+}
+
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {
@@ -45,7 +54,14 @@ std::string alerts(const AccountView& v) {
   }
   if (!v.new_secret.empty()) {
     out += "<section class=\"secret\"><h2>Your new app password</h2><p>Enter it in the app now: it is shown only "
-           "this once.</p><p><code id=\"new-app-password\">" + html_escape(v.new_secret) + "</code></p></section>\n";
+           "this once.</p>";
+    std::string_view rest = v.new_secret;
+    for (bool first = true; !rest.empty(); first = false) {
+      const std::size_t nl = rest.find('\n');
+      out += std::string("<p><code") + (first ? " id=\"new-app-password\"" : "") + ">" + html_escape(rest.substr(0, nl)) + "</code></p>";
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+    out += "</section>\n";
   }
   return out;
 }
@@ -72,7 +88,7 @@ std::string app_row(const AccountView& v, const store::AppPassword& a) {
   const std::string state = a.revoked ? "revoked" : expired ? "expired" : "active";
   std::string out = "<tr class=\"" + state + "\"><td>" + html_escape(a.label.empty() ? "(no label)" : a.label) + "</td><td>" +
                     html_escape(join(a.services)) + "</td><td>" + when(a.created_at) + "</td><td>" +
-                    (a.expires_at ? when(*a.expires_at) : "never") + "</td><td>";
+                    (a.expires_at ? "through " + day(*a.expires_at - 1) : "never") + "</td><td>";
   out += a.last_used_at ? when(*a.last_used_at) + " (" + html_escape(a.last_used_service) +
                               (a.last_used_ip.empty() ? "" : ", " + html_escape(a.last_used_ip)) + ")"
                         : "never";

@@ -77,7 +77,7 @@ std::string set_cookie(const WebContext& c, const std::string& name, std::string
 // The sign-in form with a fresh pre-session cookie its token is bound to.
 Response sign_in(const WebContext& c, int status, std::string message, std::string user = "") {
   const std::string pre = WebSessions::random_token();
-  Response r = page(status, sign_in_page({c.sessions.signin_token(pre), std::move(user), std::move(message)}));
+  Response r = page(status, sign_in_page({c.sessions.signin_token(pre, store::now_seconds()), std::move(user), std::move(message)}));
   r.set_header("Set-Cookie", set_cookie(c, signin_cookie(c), pre));
   return r;
 }
@@ -97,7 +97,17 @@ SecretString secret_field(const Request& req, std::string_view name) {
   return out;
 }
 
-std::string client(const Request& req, const WebContext& c) { return detail::client_address(req, !req.peer.empty(), c.trusted); }
+// The browser's address: from X-Forwarded-For when the peer is a trusted proxy; a trusted peer
+// that forwards none (a local client talking to the page directly) is throttled by its own
+// address, not let through as "unknown" — only browsers come here, and they come through a proxy.
+std::string client(const Request& req, const WebContext& c) {
+  std::string ip = detail::client_address(req, !req.peer.empty(), c.trusted);
+  if (ip.empty() && !req.peer.empty()) {
+    const auto peer = parse_ip(req.peer);
+    ip = peer ? to_string(*peer) : "";
+  }
+  return ip;
+}
 
 std::string wait_text(std::chrono::milliseconds wait) {
   return std::to_string(std::max<long long>(1, (wait.count() + 999) / 1000)) + " seconds";
@@ -110,8 +120,10 @@ std::optional<Response> bad_form(const Request& req) {
   if (site == "cross-site" || site == "same-site") {
     return message(403, "Refused", "This form was sent from another site.");
   }
-  const std::string type = ascii_lower(req.header("Content-Type"));
-  if (!type.starts_with("application/x-www-form-urlencoded")) {
+  std::string type = ascii_lower(req.header("Content-Type"));
+  type = type.substr(0, type.find(';'));
+  type.erase(type.find_last_not_of(" \t") + 1);
+  if (type != "application/x-www-form-urlencoded") {
     return message(415, "Refused", "Expected a form.");
   }
   return std::nullopt;
@@ -141,32 +153,47 @@ void log_action(const Signed& s, const char* action, const char* outcome, const 
   spdlog::info("selfservice user=\"{}\" action={} outcome={} ip={}", s.session.user, action, outcome, ip.empty() ? "-" : ip);
 }
 
-// The signed-in page (on a worker: it reads the store). A deleted or disabled account's
-// sessions end here.
-Response account(const WebContext& c, const Signed& s, WebSessions::Flash flash) {
-  const auto unavailable = [] {
-    return message(503, "Temporarily unavailable", "The account database cannot be reached right now. Try again in a minute.");
-  };
+Response unavailable() {
+  return message(503, "Temporarily unavailable", "The account database cannot be reached right now. Try again in a minute.");
+}
+
+// The session's account as it is now (on a worker). Not ok — the session and every other of the
+// name ended, the answer given — when the account is gone or is another one of the same name,
+// is disabled, had its password set since the sign-in (elsewhere), or lost the page's grant.
+std::optional<Response> not_standing(const WebContext& c, const Signed& s, std::optional<store::Account>& account) {
   auto found = c.store.find(s.session.user);
   if (!found) {
     return unavailable();
   }
-  if (!*found || !(*found)->enabled) {
+  const store::Account* a = *found ? &**found : nullptr;
+  if (a == nullptr || !a->enabled || a->id != s.session.account_id ||
+      a->password_changed_at != s.session.password_changed_at || !store::allowed(*a, c.config->selfservice.service)) {
     c.sessions.close_account(s.session.user);
     return sign_in(c, 401, "You were signed out.");
+  }
+  account = std::move(*found);
+  return std::nullopt;
+}
+
+// The signed-in page (on a worker: it reads the store). A deleted or disabled account's
+// sessions end here.
+Response account(const WebContext& c, const Signed& s, WebSessions::Flash flash) {
+  std::optional<store::Account> found;
+  if (auto gone = not_standing(c, s, found)) {
+    return std::move(*gone);
   }
   auto apps = c.store.app_passwords(s.session.user);
   auto logins = c.store.recent_logins(s.session.user, k_recent_logins);
   if (!apps || !logins) {
     return unavailable();
   }
-  const auto classified = c.service.current_policy()->classify((*found)->password_hash);
+  const auto classified = c.service.current_policy()->classify(found->password_hash);
   AccountView v;
   v.user = s.session.user;
   v.csrf = s.session.csrf;
   v.scheme = classified.scheme;
   v.legacy = classified.status != policy::HashStatus::current;
-  v.main_password_services = (*found)->main_password_services;
+  v.main_password_services = found->main_password_services;
   v.apps = std::move(*apps);
   v.logins = std::move(*logins);
   v.offered_services = c.config->selfservice.app_password_services;
@@ -211,6 +238,10 @@ Reply reauthenticate(const Request& req, const Ctx& ctx, Signed s, SecretString 
   a->own_password_only = true;
   a->password = std::move(password);
   a->respond = [ctx, s = std::move(s), done = std::move(done)](const core::AuthResult& r) {
+    std::optional<store::Account> account;
+    if (auto gone = not_standing(*ctx, s, account)) {
+      return std::move(*gone);
+    }
     return r.status == core::AuthStatus::ok ? done(s, r) : not_done(*ctx, s, r);
   };
   return detail::start_attempt(std::move(a), ctx->service, ctx->metrics);
@@ -237,7 +268,7 @@ Reply post_sign_in(const Request& req, const Ctx& ctx) {
   std::string user = field(req, "username");
   const std::string pre = req.cookie(signin_cookie(*ctx));
   const auto token = detail::form_field(req.body, "csrf");
-  if (pre.size() != 64 || !token || !constant_time_equal(*token, ctx->sessions.signin_token(pre))) {
+  if (pre.size() != 64 || !token || !ctx->sessions.signin_token_ok(pre, *token, store::now_seconds())) {
     count(*ctx, "sign_in", 400);
     return now(sign_in(*ctx, 400, "The sign-in form had expired (or cookies are blocked). Please try again.", user));
   }
@@ -259,7 +290,8 @@ Reply post_sign_in(const Request& req, const Ctx& ctx) {
     switch (r.status) {
     case core::AuthStatus::ok: {
       Response res = see_other();
-      res.set_header("Set-Cookie", set_cookie(*ctx, session_cookie(*ctx), ctx->sessions.open(r.user)));
+      res.set_header("Set-Cookie", set_cookie(*ctx, session_cookie(*ctx),
+                                              ctx->sessions.open(r.user, r.account->id, r.account->password_changed_at)));
       res.set_header("Set-Cookie", set_cookie(*ctx, signin_cookie(*ctx), "", true));
       return res;
     }
@@ -345,6 +377,9 @@ Reply post_password(const Request& req, const Ctx& ctx, std::optional<Signed> s)
     log_action(who, "password_change", "ok", ip);
     count(*ctx, "password", 303);
     ctx->sessions.close_account(who.session.user, who.cookie);
+    if (auto after = ctx->store.find(who.session.user); after && *after) {
+      ctx->sessions.rebind(who.cookie, (*after)->password_changed_at); // this browser stays signed in
+    }
     ctx->sessions.set_flash(who.cookie, {"Your password was changed. Other browsers signed in as you were signed out.", "", ""});
     return see_other();
   });
@@ -434,6 +469,10 @@ Reply post_revoke(const Request& req, const Ctx& ctx, std::optional<Signed> s) {
   }
   const std::string ip = client(req, *ctx);
   return Reply{{}, [ctx, s = std::move(*s), id = *id, ip] {
+                 std::optional<store::Account> account;
+                 if (auto gone = not_standing(*ctx, s, account)) {
+                   return now(std::move(*gone));
+                 }
                  auto ok = ctx->store.revoke_app_password(s.session.user, id, {0, "", "app_password_revoke", "selfservice", "", "", std::to_string(id)});
                  const bool missing = !ok && ok.error().kind == ErrorKind::not_found;
                  log_action(s, "app_password_revoke", ok ? "ok" : missing ? "not_found" : "failed", ip);

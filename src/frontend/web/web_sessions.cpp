@@ -1,6 +1,7 @@
 #include "web_sessions.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 #include <vector>
 
@@ -33,8 +34,22 @@ std::string WebSessions::key_of(std::string_view cookie) const {
   return hex_encode(out, sizeof out);
 }
 
-std::string WebSessions::signin_token(std::string_view pre_cookie) const {
-  return key_of(std::string("sign-in form\n").append(pre_cookie));
+namespace {
+constexpr std::int64_t k_signin_form_s = 3600;
+}
+
+std::string WebSessions::signin_token(std::string_view pre_cookie, std::int64_t now) const {
+  char made[17];
+  std::snprintf(made, sizeof made, "%016llx", static_cast<unsigned long long>(now));
+  return key_of(std::string("sign-in form\n").append(pre_cookie).append("\n").append(made)) + made;
+}
+
+bool WebSessions::signin_token_ok(std::string_view pre_cookie, std::string_view token, std::int64_t now) const {
+  if (token.size() != 80 || !is_hex(token)) {
+    return false;
+  }
+  const std::int64_t made = static_cast<std::int64_t>(std::stoull(std::string(token.substr(64)), nullptr, 16));
+  return made <= now && now - made < k_signin_form_s && constant_time_equal(token, signin_token(pre_cookie, made));
 }
 
 void WebSessions::erase(std::map<std::string, Entry>::iterator it) {
@@ -56,7 +71,8 @@ void WebSessions::expire(Clock::time_point now) {
   }
 }
 
-std::string WebSessions::open(const std::string& user, Clock::time_point now) {
+std::string WebSessions::open(const std::string& user, std::int64_t account_id, std::int64_t password_changed_at,
+                              Clock::time_point now) {
   std::string cookie = random_token();
   std::lock_guard lock(m_mutex);
   expire(now);
@@ -75,7 +91,7 @@ std::string WebSessions::open(const std::string& user, Clock::time_point now) {
   }
   const std::string key = key_of(cookie);
   m_lru.push_front(key);
-  m_sessions.emplace(key, Entry{WebSession{user, random_token(), now, now}, Flash{}, m_lru.begin()});
+  m_sessions.emplace(key, Entry{WebSession{user, account_id, password_changed_at, random_token(), now, now}, Flash{}, m_lru.begin()});
   return cookie;
 }
 
@@ -118,10 +134,28 @@ void WebSessions::close_account(const std::string& user, std::string_view keep) 
   }
 }
 
+void WebSessions::rebind(std::string_view cookie, std::int64_t password_changed_at) {
+  std::lock_guard lock(m_mutex);
+  if (const auto it = m_sessions.find(key_of(cookie)); it != m_sessions.end()) {
+    it->second.session.password_changed_at = password_changed_at;
+  }
+}
+
 void WebSessions::set_flash(std::string_view cookie, Flash flash) {
   std::lock_guard lock(m_mutex);
   if (const auto it = m_sessions.find(key_of(cookie)); it != m_sessions.end()) {
-    wipe(it->second.flash.secret.data(), it->second.flash.secret.size());
+    std::string& kept = it->second.flash.secret;
+    if (!kept.empty()) {
+      std::string both;
+      both.reserve(kept.size() + 1 + flash.secret.size()); // one buffer: no copy left unwiped
+      both.append(kept);
+      if (!flash.secret.empty()) {
+        both.append("\n").append(flash.secret);
+      }
+      wipe(flash.secret.data(), flash.secret.size());
+      flash.secret.swap(both);
+    }
+    wipe(kept.data(), kept.size());
     it->second.flash = std::move(flash);
   } else {
     wipe(flash.secret.data(), flash.secret.size());
