@@ -54,8 +54,10 @@ NGINX
   out=$(ctl user show gwen)
   contains "after the page: the stored hash is bcrypt" "bcrypt" "$out"
   check "... and no longer md5-crypt" 0 "$(printf '%s' "$out" | grep -c md5)"
-  check "the password change is an event by selfservice" 1 \
-      "$(sqlite3 "$DIR/authd.db" "SELECT COUNT(*) FROM events WHERE username = 'gwen' AND kind = 'password_change' AND actor = 'selfservice'")"
+  if [ -f "$DIR/authd.db" ]; then # SQLite runs (the event itself is in test_web for every store)
+    check "the password change is an event by selfservice" 1 \
+        "$(sqlite3 "$DIR/authd.db" "SELECT COUNT(*) FROM events WHERE username = 'gwen' AND kind = 'password_change' AND actor = 'selfservice'")"
+  fi
   check "no password of the page in authd's log" 0 "$(grep -c -e 'gwens' "$DIR/authd.log")"
   check "no password of the page in nginx's logs" 0 "$(cat "$DIR"/nginx/*.log | grep -c -e 'gwens')"
   check "screenshots kept" yes "$([ "$(ls "$shots"/*.png 2>/dev/null | wc -l)" -ge 6 ] && echo yes || echo no)"
