@@ -5,23 +5,17 @@
 namespace authd::frontend::web {
 namespace {
 
-std::string when(std::int64_t t) {
+std::string utc(std::int64_t t, const char* format) {
   const std::time_t at = static_cast<std::time_t>(t);
   std::tm tm{};
   ::gmtime_r(&at, &tm);
   char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%d %H:%M UTC", &tm);
+  std::strftime(out, sizeof out, format, &tm);
   return out;
 }
 
-std::string day(std::int64_t t) {
-  const std::time_t at = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&at, &tm);
-  char out[16];
-  std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
-  return out;
-}
+std::string when(std::int64_t t) { return utc(t, "%Y-%m-%d %H:%M UTC"); }
+std::string day(std::int64_t t) { return utc(t, "%Y-%m-%d"); }
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;

@@ -325,6 +325,17 @@ Reply post_sign_out(const Request& req, const Ctx& ctx) {
   return now(std::move(r));
 }
 
+// The end of a change made on a worker: logged, counted (303 done, 503 the store failed) and said
+// on the next page (the flash's error says it failed).
+Response finish(const WebContext& c, const Signed& who, const char* action, const char* metric, const std::string& ip,
+                WebSessions::Flash flash) {
+  const bool ok = flash.error.empty();
+  log_action(who, action, ok ? "ok" : "failed", ip);
+  count(c, metric, ok ? 303 : 503);
+  c.sessions.set_flash(who.cookie, std::move(flash));
+  return see_other();
+}
+
 // A signed-in form that cannot be taken as it is: back to the page, saying why.
 Reply form_problem(const WebContext& c, const Signed& s, const char* action, std::string why) {
   c.sessions.set_flash(s.cookie, {"", std::move(why), ""});
@@ -369,19 +380,15 @@ Reply post_password(const Request& req, const Ctx& ctx, std::optional<Signed> s)
   return reauthenticate(req, ctx, std::move(*s), std::move(current), [ctx, fresh, ip](const Signed& who, const core::AuthResult& r) {
     auto changed = ctx->service.change_password(r.user, *fresh, "selfservice");
     if (!changed) {
-      log_action(who, "password_change", "failed", ip);
-      count(*ctx, "password", 503);
-      ctx->sessions.set_flash(who.cookie, {"", "Your password was not changed: the account database is not reachable. Try again in a minute.", ""});
-      return see_other();
+      return finish(*ctx, who, "password_change", "password", ip,
+                    {"", "Your password was not changed: the account database is not reachable. Try again in a minute.", ""});
     }
-    log_action(who, "password_change", "ok", ip);
-    count(*ctx, "password", 303);
     ctx->sessions.close_account(who.session.user, who.cookie);
     if (auto after = ctx->store.find(who.session.user); after && *after) {
       ctx->sessions.rebind(who.cookie, (*after)->password_changed_at); // this browser stays signed in
     }
-    ctx->sessions.set_flash(who.cookie, {"Your password was changed. Other browsers signed in as you were signed out.", "", ""});
-    return see_other();
+    return finish(*ctx, who, "password_change", "password", ip,
+                  {"Your password was changed. Other browsers signed in as you were signed out.", "", ""});
   });
 }
 
@@ -441,15 +448,11 @@ Reply post_app_password(const Request& req, const Ctx& ctx, std::optional<Signed
                                                      {0, "", "app_password_add", "selfservice", "", "", form->app.label})
                        : tl::unexpected(existing.error());
     if (!id) {
-      log_action(who, "app_password_add", "failed", ip);
-      count(*ctx, "app_password_add", 503);
-      ctx->sessions.set_flash(who.cookie, {"", "No app password was made: the account database is not reachable. Try again in a minute.", ""});
-      return see_other();
+      return finish(*ctx, who, "app_password_add", "app_password_add", ip,
+                    {"", "No app password was made: the account database is not reachable. Try again in a minute.", ""});
     }
-    log_action(who, "app_password_add", "ok", ip);
-    count(*ctx, "app_password_add", 303);
-    ctx->sessions.set_flash(who.cookie, {"App password \u201c" + form->app.label + "\u201d was made.", "", std::string(secret.view().reveal())});
-    return see_other();
+    return finish(*ctx, who, "app_password_add", "app_password_add", ip,
+                  {"App password \u201c" + form->app.label + "\u201d was made.", "", std::string(secret.view().reveal())});
   });
 }
 
