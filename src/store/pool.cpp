@@ -19,10 +19,7 @@ Result<ConnectionPool::Lease> ConnectionPool::acquire() {
   if (!got_slot) {
     return fail(ErrorKind::temporary, "all store connections busy");
   }
-  if (!m_idle.empty()) {
-    auto conn = std::move(m_idle.back());
-    m_idle.pop_back();
-    ++m_out;
+  if (auto conn = take_idle(lock)) {
     return Lease(this, std::move(conn));
   }
   ++m_out;
@@ -37,11 +34,28 @@ Result<ConnectionPool::Lease> ConnectionPool::acquire() {
   return Lease(this, std::move(*conn));
 }
 
+std::unique_ptr<SqlConnection> ConnectionPool::take_idle(std::unique_lock<std::mutex>& lock) {
+  while (!m_idle.empty()) {
+    auto conn = std::move(m_idle.back());
+    m_idle.pop_back();
+    ++m_out; // counted as out while it is checked, outside the lock (the check may ask the server)
+    lock.unlock();
+    const bool usable = conn->usable();
+    if (usable) {
+      return conn;
+    }
+    conn.reset();
+    lock.lock();
+    --m_out;
+  }
+  return nullptr;
+}
+
 void ConnectionPool::release(std::unique_ptr<SqlConnection> conn) {
   {
     std::lock_guard lock(m_mutex);
     --m_out;
-    if (!conn->broken()) {
+    if (!conn->broken() && !conn->retire()) {
       m_idle.push_back(std::move(conn));
     }
   }

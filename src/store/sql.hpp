@@ -33,6 +33,18 @@ public:
   virtual std::int64_t last_insert_id() = 0;
   // True after an error that leaves the connection unusable: the pool drops it.
   virtual bool broken() const = 0;
+  // True after an error by which the transaction lost a race with a concurrent one (a deadlock,
+  // or a Galera certification failure at COMMIT): it was rolled back and may be run again.
+  virtual bool lost_race() const { return false; }
+  // The prefix that makes one SELECT see every write committed anywhere in the cluster before it
+  // started (Galera's causality wait); "" where every read already does (SQLite, one MariaDB).
+  virtual std::string_view causal() const { return {}; }
+  // Whether the pool may hand this connection out now: false for one whose server left the
+  // cluster's synced state or whose host failed since (the pool drops it and takes another).
+  virtual bool usable() { return !broken(); }
+  // Whether the pool closes it when its lease ends although it works: it went to a fallback
+  // host, and the connection made in its place tries the preferred host again.
+  virtual bool retire() const { return false; }
 };
 
 struct Dialect {
@@ -70,6 +82,8 @@ public:
   Result<Lease> acquire();
 
 private:
+  // An idle connection the pool may hand out, or null (none idle); drops the unusable ones.
+  std::unique_ptr<SqlConnection> take_idle(std::unique_lock<std::mutex>& lock);
   void release(std::unique_ptr<SqlConnection> conn);
 
   Connect m_connect;
@@ -96,11 +110,31 @@ std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> 
 Result<std::unique_ptr<SqlConnection>> open_sqlite_connection(const std::string& path, int timeout_ms);
 extern const Dialect k_sqlite;
 
-struct MariadbTarget {
-  std::string user, password, host, database, socket;
+struct MariadbHost {
+  std::string host;
   unsigned port = 3306;
 };
-Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarget& target, int timeout_ms);
+struct MariadbTarget {
+  std::string user, password, database, socket;
+  std::vector<MariadbHost> hosts; // in order of preference: the nearest first
+};
+// Opens connections to the first host of the target that answers and, on a Galera cluster, is
+// synced (wsrep_ready ON, wsrep_local_state 4). A host that failed is skipped for a while that
+// doubles with each failure in a row (1 s .. 60 s), then tried again; a connection to a fallback
+// host retires after a while, so the preferred host is used again once it is back. Thread-safe:
+// one per pool.
+class MariadbConnector {
+public:
+  MariadbConnector(MariadbTarget target, int timeout_ms);
+  ~MariadbConnector();
+  Result<std::unique_ptr<SqlConnection>> operator()();
+  struct Health; // per-host failure state, shared with the connections
+
+private:
+  MariadbTarget m_target;
+  int m_timeout_ms;
+  std::shared_ptr<Health> m_health;
+};
 extern const Dialect k_mariadb;
 
 } // namespace authd::store::detail

@@ -105,13 +105,13 @@ Status SqlStore::revoke_app_password(std::string_view username, std::int64_t id,
 }
 
 Result<std::optional<AppPassword>> SqlStore::find_app_password(std::int64_t account, std::string_view verifier) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
   std::optional<AppPassword> found;
-  const std::string sql = "SELECT " + std::string(k_app_columns) + " FROM app_passwords WHERE verifier = ? AND account_id = ?";
-  auto ok = (*conn)->query(sql, {verifier, account}, [&](const Row& r) { found = app_password_from(r); });
+  auto ok = read([&](SqlConnection& c) {
+    // Causal: an app password made or revoked through another authd counts here at once.
+    const std::string sql = std::string(c.causal()) + "SELECT " + std::string(k_app_columns) +
+                            " FROM app_passwords WHERE verifier = ? AND account_id = ?";
+    return c.query(sql, {verifier, account}, [&](const Row& r) { found = app_password_from(r); });
+  });
   if (!ok) {
     return tl::unexpected(ok.error());
   }
@@ -119,12 +119,10 @@ Result<std::optional<AppPassword>> SqlStore::find_app_password(std::int64_t acco
 }
 
 Status SqlStore::app_password_used(std::int64_t id, std::string_view service, std::string_view ip, std::int64_t at) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
-  auto n = (*conn)->exec("UPDATE app_passwords SET last_used_at = ?, last_used_service = ?, last_used_ip = ? WHERE id = ?",
-                         {at, service, ip, id});
+  auto n = transaction([&](SqlConnection& c) {
+    return c.exec("UPDATE app_passwords SET last_used_at = ?, last_used_service = ?, last_used_ip = ? WHERE id = ?",
+                  {at, service, ip, id});
+  });
   return n ? Status{} : tl::unexpected(n.error());
 }
 

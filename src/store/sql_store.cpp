@@ -1,28 +1,83 @@
 // The credential store over any SqlConnection (SQLite or MariaDB): every statement prepared,
 // every write that spans rows in one transaction, the upgrade write a compare-and-swap.
+#include <random>
+#include <thread>
+
 #include "grant_rules.hpp"
 #include "sql_store.hpp"
 
 namespace authd::store::detail {
 
-Result<std::int64_t> SqlStore::transaction(const Body& body) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
+namespace {
+
+// A lost race is run again after 1, 2, 4, 8, 16 ms (each with up to as much again at random, so
+// racing instances do not meet again in step): under 62 ms in all, next to a bcrypt's 60 to 250.
+constexpr int k_race_attempts = 6;
+
+void back_off(int attempt) {
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  const int base = 1 << attempt;
+  std::this_thread::sleep_for(std::chrono::milliseconds(base + static_cast<int>(jitter() % static_cast<unsigned>(base))));
+}
+
+} // namespace
+
+// One attempt of a transaction. After a lost race the connection first catches up with the
+// cluster (a causal read: every write set certified before is applied here), so the body's
+// conditions (the CAS's expected hash) are checked against the write that won.
+Result<std::int64_t> SqlStore::attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun) {
+  if (catch_up && !c.causal().empty()) {
+    if (auto ok = c.query(std::string(c.causal()) + "SELECT 1", {}, [](const Row&) {}); !ok) {
+      return tl::unexpected(ok.error());
+    }
   }
-  if (auto begin = (*conn)->exec(m_dialect.begin, {}); !begin) {
+  if (auto begin = c.exec(m_dialect.begin, {}); !begin) {
     return tl::unexpected(begin.error());
   }
-  auto result = body(**conn);
+  begun = true;
+  auto result = body(c);
   if (!result) {
-    (void)(*conn)->exec("ROLLBACK", {});
+    (void)c.exec("ROLLBACK", {});
     return result;
   }
-  if (auto commit = (*conn)->exec("COMMIT", {}); !commit) {
-    (void)(*conn)->exec("ROLLBACK", {});
+  if (auto commit = c.exec("COMMIT", {}); !commit) {
+    (void)c.exec("ROLLBACK", {});
     return tl::unexpected(commit.error());
   }
   return result;
+}
+
+// Runs the body in a transaction; again (a bounded number of times) when it lost a race to a
+// concurrent write, and once more on a fresh connection when the first was dead before it began.
+Result<std::int64_t> SqlStore::transaction(const Body& body) {
+  for (int n = 0;; ++n) {
+    auto conn = m_pool->acquire();
+    if (!conn) {
+      return tl::unexpected(conn.error());
+    }
+    bool begun = false;
+    auto result = attempt(**conn, body, n > 0, begun);
+    const bool dead_before = !begun && (*conn)->broken() && n == 0;
+    if (result || n + 1 >= k_race_attempts || !((*conn)->lost_race() || dead_before)) {
+      return result;
+    }
+    if ((*conn)->lost_race()) {
+      back_off(n);
+    }
+  }
+}
+
+Status SqlStore::read(const std::function<Status(SqlConnection&)>& body) {
+  for (int n = 0;; ++n) {
+    auto conn = m_pool->acquire();
+    if (!conn) {
+      return tl::unexpected(conn.error());
+    }
+    auto ok = body(**conn);
+    if (ok || n > 0 || !(*conn)->broken()) {
+      return ok;
+    }
+  }
 }
 
 Result<int> SqlStore::read_version(SqlConnection& conn) {
@@ -113,21 +168,21 @@ Result<std::optional<Account>> SqlStore::find(std::string_view username) {
   if (!name) {
     return std::optional<Account>{}; // cannot exist
   }
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
   std::optional<Account> found;
-  const std::string sql = "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE username = ?";
-  if (auto ok = (*conn)->query(sql, {std::string_view(*name)}, [&](const Row& r) { found = account_from(r); }); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  if (found && !found->all_services) {
-    auto ok = (*conn)->query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {found->id},
-                             [&](const Row& r) { found->services.push_back(r[0].value_or("")); });
-    if (!ok) {
-      return tl::unexpected(ok.error());
+  auto ok = read([&](SqlConnection& c) -> Status {
+    found.reset();
+    // Causal: a password changed on another node is the one checked here.
+    const std::string sql =
+        std::string(c.causal()) + "SELECT " + std::string(k_account_columns) + " FROM accounts WHERE username = ?";
+    auto got = c.query(sql, {std::string_view(*name)}, [&](const Row& r) { found = account_from(r); });
+    if (got && found && !found->all_services) {
+      got = c.query("SELECT service FROM grants WHERE account_id = ? ORDER BY service", {found->id},
+                    [&](const Row& r) { found->services.push_back(r[0].value_or("")); });
     }
+    return got;
+  });
+  if (!ok) {
+    return tl::unexpected(ok.error());
   }
   return found;
 }
@@ -307,31 +362,30 @@ Status SqlStore::change_grants(std::string_view username, std::string_view servi
 }
 
 Status SqlStore::remember_source(std::int64_t id, std::string_view source, std::int64_t at, std::int64_t forget_before) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
-  SqlConnection& c = **conn;
-  auto n = c.exec("UPDATE familiar_sources SET last_success_at = ? WHERE account_id = ? AND source = ?", {at, id, source});
-  if (n && *n == 0) {
-    n = c.exec(std::string(m_dialect.insert_ignore) +
-                   " INTO familiar_sources (account_id, source, last_success_at) VALUES (?, ?, ?)",
-               {id, source, at});
-  }
-  if (n) {
-    n = c.exec("DELETE FROM familiar_sources WHERE account_id = ? AND last_success_at < ?", {id, forget_before});
-  }
+  auto n = transaction([&](SqlConnection& c) -> Result<std::int64_t> {
+    auto changed = c.exec("UPDATE familiar_sources SET last_success_at = ? WHERE account_id = ? AND source = ?",
+                          {at, id, source});
+    if (changed && *changed == 0) {
+      changed = c.exec(std::string(m_dialect.insert_ignore) +
+                           " INTO familiar_sources (account_id, source, last_success_at) VALUES (?, ?, ?)",
+                       {id, source, at});
+    }
+    if (changed) {
+      changed = c.exec("DELETE FROM familiar_sources WHERE account_id = ? AND last_success_at < ?", {id, forget_before});
+    }
+    return changed;
+  });
   return n ? Status{} : tl::unexpected(n.error());
 }
 
 Result<bool> SqlStore::familiar(std::int64_t id, std::string_view source, std::int64_t since) {
-  auto conn = m_pool->acquire();
-  if (!conn) {
-    return tl::unexpected(conn.error());
-  }
   bool found = false;
-  auto ok = (*conn)->query("SELECT 1 FROM familiar_sources WHERE account_id = ? AND source = ? AND last_success_at >= ?",
-                           {id, source, since}, [&](const Row&) { found = true; });
+  auto ok = read([&](SqlConnection& c) {
+    // Causal: a source that logged in through another authd a moment ago is familiar here.
+    return c.query(std::string(c.causal()) +
+                       "SELECT 1 FROM familiar_sources WHERE account_id = ? AND source = ? AND last_success_at >= ?",
+                   {id, source, since}, [&](const Row&) { found = true; });
+  });
   if (!ok) {
     return tl::unexpected(ok.error());
   }

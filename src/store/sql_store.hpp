@@ -103,8 +103,12 @@ public:
 
 private:
   using Body = std::function<Result<std::int64_t>(SqlConnection&)>;
-  // Runs body in a transaction on one connection; rolls back on error.
+  // Runs body in a transaction on one connection; rolls back on error; runs it again when it
+  // lost a race (a deadlock, a Galera certification failure), a bounded number of times.
   Result<std::int64_t> transaction(const Body& body);
+  Result<std::int64_t> attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun);
+  // Runs a read; once more on a fresh connection when the first broke (its server went away).
+  Status read(const std::function<Status(SqlConnection&)>& body);
   Result<int> read_version(SqlConnection& conn);
   static Status write_event(SqlConnection& conn, const Event& event, std::string_view username);
   // UPDATE/DELETE by username plus its event; ErrorKind::not_found when no row matched.

@@ -47,8 +47,38 @@ bool parse_port(std::string_view digits, unsigned& port) {
   return ec == std::errc() && p == digits.data() + digits.size() && port > 0 && port <= 65535;
 }
 
+// HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.
+Result<detail::MariadbHost> parse_host(std::string_view hostport) {
+  detail::MariadbHost h;
+  std::size_t colon_at = std::string_view::npos;
+  if (hostport.starts_with('[')) { // [::1]:3306
+    const std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: unterminated [IPv6] host");
+    }
+    colon_at = close + 1 < hostport.size() && hostport[close + 1] == ':' ? close + 1 : std::string_view::npos;
+    if (close + 1 < hostport.size() && colon_at == std::string_view::npos) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
+    }
+    if (colon_at != std::string_view::npos && !parse_port(hostport.substr(colon_at + 1), h.port)) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
+    }
+    hostport = hostport.substr(1, close - 1);
+  } else if ((colon_at = hostport.rfind(':')) != std::string_view::npos) {
+    if (!parse_port(hostport.substr(colon_at + 1), h.port)) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
+    }
+    hostport = hostport.substr(0, colon_at);
+  }
+  h.host = std::string(hostport);
+  if (h.host.empty()) {
+    return fail(ErrorKind::invalid_input, "mariadb URL needs a host and a database");
+  }
+  return h;
+}
+
 Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
-  // USER:PASS@HOST[:PORT]/DB[?socket=/path]
+  // USER:PASS@HOST[:PORT][,HOST[:PORT]...]/DB[?socket=/path]
   detail::MariadbTarget t;
   const std::size_t at = url_userinfo_end(rest); // a raw '@' in the password is tolerated
   if (at == std::string_view::npos) {
@@ -65,7 +95,7 @@ Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
   }
   t.user = *user;
   t.password = *pass;
-  std::string_view hostport = where.substr(0, slash);
+  std::string_view hosts = where.substr(0, slash);
   std::string_view db = where.substr(slash + 1);
   if (const std::size_t q = db.find('?'); q != std::string_view::npos) {
     const std::string_view query = db.substr(q + 1);
@@ -75,29 +105,27 @@ Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
     }
     t.socket = std::string(query.substr(7));
   }
-  std::size_t colon_at = std::string_view::npos;
-  if (hostport.starts_with('[')) { // [::1]:3306
-    const std::size_t close = hostport.find(']');
-    if (close == std::string_view::npos) {
-      return fail(ErrorKind::invalid_input, "mariadb URL: unterminated [IPv6] host");
+  for (;;) {
+    const std::size_t comma = hosts.find(',');
+    auto host = parse_host(hosts.substr(0, comma));
+    if (!host) {
+      return tl::unexpected(host.error());
     }
-    colon_at = close + 1 < hostport.size() && hostport[close + 1] == ':' ? close + 1 : std::string_view::npos;
-    if (colon_at != std::string_view::npos) {
-      if (!parse_port(hostport.substr(colon_at + 1), t.port)) {
-        return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
-      }
+    t.hosts.push_back(std::move(*host));
+    if (comma == std::string_view::npos) {
+      break;
     }
-    hostport = hostport.substr(1, close - 1);
-  } else if ((colon_at = hostport.rfind(':')) != std::string_view::npos) {
-    if (!parse_port(hostport.substr(colon_at + 1), t.port)) {
-      return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
-    }
-    hostport = hostport.substr(0, colon_at);
+    hosts = hosts.substr(comma + 1);
   }
-  t.host = std::string(hostport);
   t.database = std::string(db);
-  if (t.host.empty() || t.database.empty()) {
+  if (t.database.empty()) {
     return fail(ErrorKind::invalid_input, "mariadb URL needs a host and a database");
+  }
+  if (t.hosts.size() > 1 && !t.socket.empty()) {
+    return fail(ErrorKind::invalid_input, "mariadb URL: ?socket= names one local server, not several hosts");
+  }
+  if (t.hosts.size() > 16) {
+    return fail(ErrorKind::invalid_input, "mariadb URL: at most 16 hosts");
   }
   return t;
 }
@@ -282,7 +310,8 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
     if (!target) {
       return tl::unexpected(target.error());
     }
-    auto connect = [t = *target, ms = options.timeout_ms] { return detail::open_mariadb_connection(t, ms); };
+    auto connector = std::make_shared<detail::MariadbConnector>(std::move(*target), options.timeout_ms);
+    auto connect = [connector] { return (*connector)(); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
                                   detail::k_mariadb);
   }
@@ -300,7 +329,7 @@ Status read_rows(const std::string& url, const std::string& sql, int timeout_ms,
     if (!target) {
       return tl::unexpected(target.error());
     }
-    conn = detail::open_mariadb_connection(*target, timeout_ms);
+    conn = detail::MariadbConnector(std::move(*target), timeout_ms)();
   }
   if (!conn) {
     return tl::unexpected(conn.error());

@@ -14,7 +14,10 @@ Event ev(const std::string& kind) { return Event{0, "", kind, "test", "", "", ""
 TEST(StoreUrl, BadUrlsAreClearErrors) {
   for (const std::string url : {"postgres://x", "sqlite:", "mariadb://nohost", "mariadb://u:p@h:99999/db",
                                 "mariadb://u:p@h:port/db", "mariadb://u:p@/db", "mariadb://u:p@h/",
-                                "mariadb://u:p@h/db?charset=latin1", "mariadb://u:p@[::1/db"}) {
+                                "mariadb://u:p@h/db?charset=latin1", "mariadb://u:p@[::1/db",
+                                "mariadb://u:p@h1,,h3/db", "mariadb://u:p@h1,h2:0/db", "mariadb://u:p@h1,/db",
+                                "mariadb://u:p@[::1]x/db", "mariadb://u:p@h1,h2/db?socket=/run/mysqld/mysqld.sock",
+                                "mariadb://u:p@h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h/db"}) {
     auto s = open_store(url, {});
     ASSERT_FALSE(s) << url;
     EXPECT_EQ(s.error().kind, ErrorKind::invalid_input) << url;
@@ -23,6 +26,7 @@ TEST(StoreUrl, BadUrlsAreClearErrors) {
   EXPECT_TRUE(open_store("mariadb://u:p%40ss@[::1]:3306/db", {}));
   EXPECT_TRUE(open_store("mariadb://u:p@localhost/db?socket=/run/mysqld/mysqld.sock", {}));
   EXPECT_TRUE(open_store("sqlite:relative.db", {}));
+  EXPECT_TRUE(open_store("mariadb://u:p@db1:3306,db2,[::1]:3307/db", {}));
 }
 
 TEST(SqliteDriver, AMissingDirectoryIsRefusedAtOpenNotA503Forever) {
@@ -106,6 +110,32 @@ TEST(MariadbDriver, AuditWorksWithAReadOnlyAccount) {
   auto write = test::run_process({test::bin("authctl"), "--store", ro, "user", "disable", "lena"}, "", {"AUTHD_CONFIG=/nonexistent"});
   EXPECT_EQ(write.exit_code, 2) << "a read-only account cannot change anything";
   EXPECT_EQ(write.err.find("ropw"), std::string::npos);
+}
+
+// Several hosts: the first that answers serves, whichever place the dead one has in the list,
+// and a dead host costs no request once it was seen dead.
+TEST(MariadbDriver, SeveralHostsUseTheFirstThatAnswers) {
+  const std::string url = test::fresh_mariadb_url(false);
+  auto s = open_store(url, {});
+  ASSERT_TRUE((*s)->migrate());
+  ASSERT_TRUE((*s)->create({"noor", "{PLAIN}x", true, {}, {}, {}, {}}, ev("create")));
+  const std::string good = "127.0.0.1:" + test::mdb_port();
+  const std::string db = url.substr(url.rfind('/') + 1);
+  for (const std::string hosts : {"127.0.0.1:1," + good, good + ",127.0.0.1:1", "127.0.0.1:1,127.0.0.1:2," + good}) {
+    auto cluster = open_store("mariadb://authd:authdpw@" + hosts + "/" + db, {1000, 2});
+    ASSERT_TRUE(cluster) << hosts;
+    for (int i = 0; i < 5; ++i) {
+      auto found = (*cluster)->find("noor");
+      ASSERT_TRUE(found) << hosts << ": " << found.error().message;
+      EXPECT_TRUE(*found);
+    }
+    EXPECT_TRUE((*cluster)->ping());
+  }
+  auto none = open_store("mariadb://authd:authdpw@127.0.0.1:1,127.0.0.1:2/" + db, {500, 1});
+  auto down = (*none)->find("noor");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().kind, ErrorKind::temporary);
+  EXPECT_EQ(down.error().message.find("authdpw"), std::string::npos);
 }
 
 // Stops the real server mid-run: lookups must fail as temporary (never "not found") and work

@@ -1,10 +1,14 @@
 // MariaDB driver on Connector/C: prepared statements only, RAII handles, connect/read/write
 // timeouts and an InnoDB lock-wait bound from the store timeout, CLIENT_FOUND_ROWS so an UPDATE
 // reports matched rows. Any client-side error (server gone, lost, timed out) marks the connection
-// broken, so the pool reconnects on the next request, and is a temporary failure.
+// broken, so the pool reconnects on the next request, and is a temporary failure. A deadlock (a
+// Galera certification failure too) is a lost race: the store runs the transaction again.
+// Several hosts: MariadbConnector (failover, Galera's synced state; mariadb_hosts.cpp).
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+
+#include "mariadb_hosts.hpp"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -18,12 +22,16 @@ namespace {
 using MysqlHandle = std::unique_ptr<MYSQL, decltype(&mysql_close)>;
 using StmtHandle = std::unique_ptr<MYSQL_STMT, decltype(&mysql_stmt_close)>;
 
+bool client_side(unsigned int code) { return code >= CR_MIN_ERROR && code <= CR_MAX_ERROR; }
+
 ErrorKind kind_of(unsigned int code) {
-  if (code >= CR_MIN_ERROR && code <= CR_MAX_ERROR) {
-    return ErrorKind::temporary; // client side: connection refused, gone, lost, timeout
+  if (client_side(code)) {
+    return ErrorKind::temporary; // connection refused, gone, lost, timeout
   }
   switch (code) {
   case ER_DUP_ENTRY: return ErrorKind::conflict;
+  case ER_UNKNOWN_COM_ERROR:  // Galera: "WSREP has not yet prepared node for application use"
+  case ER_ERROR_DURING_COMMIT: // Galera: a commit the provider could not replicate
   case ER_LOCK_WAIT_TIMEOUT:
   case ER_LOCK_DEADLOCK:
   case ER_CON_COUNT_ERROR:
@@ -39,7 +47,7 @@ ErrorKind kind_of(unsigned int code) {
 
 class MariadbConnection final : public SqlConnection {
 public:
-  explicit MariadbConnection(MysqlHandle db) : m_db(std::move(db)) {}
+  MariadbConnection(MysqlHandle db, HostLease host) : m_db(std::move(db)), m_host(std::move(host)) {}
 
   Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) override {
     auto st = run(sql, params);
@@ -107,13 +115,64 @@ public:
 
   std::int64_t last_insert_id() override { return static_cast<std::int64_t>(mysql_insert_id(m_db.get())); }
   bool broken() const override { return m_broken; }
+  bool lost_race() const override { return m_lost_race; }
+  std::string_view causal() const override { return m_host.galera ? "SET STATEMENT wsrep_sync_wait = 1 FOR " : ""; }
+  bool usable() override {
+    if (m_broken || !m_host.current()) {
+      return false;
+    }
+    if (!m_host.check_due()) {
+      return true;
+    }
+    auto synced = synced_now();
+    m_host.checked(synced && *synced);
+    return synced && *synced;
+  }
+  bool retire() const override { return m_host.retire(); }
+
+  // Right after connecting: a Galera node (wsrep_on) is used only when synced.
+  Status identify() {
+    std::optional<std::string> on;
+    if (auto ok = query("SELECT @@wsrep_on", {}, [&](const Row& r) { on = r[0]; }); !ok && m_broken) {
+      return ok; // (a server built without wsrep has no such variable: one plain MariaDB)
+    }
+    m_host.galera = on == "1" || on == "ON";
+    if (!m_host.galera) {
+      return {};
+    }
+    auto synced = synced_now();
+    if (!synced) {
+      return tl::unexpected(synced.error());
+    }
+    m_host.checked(*synced);
+    if (!*synced) {
+      return fail(ErrorKind::temporary, "mariadb: " + m_host.name() + " is not a synced Galera node");
+    }
+    return {};
+  }
 
 private:
+  // wsrep_ready ON and wsrep_local_state 4 (Synced): not joining, not a donor, in the primary component.
+  Result<bool> synced_now() {
+    std::string ready, state;
+    auto ok = query("SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                    "WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE')",
+                    {}, [&](const Row& r) { (r[0] == "WSREP_READY" ? ready : state) = r[1].value_or(""); });
+    if (!ok) {
+      return tl::unexpected(ok.error());
+    }
+    return ready == "ON" && state == "4";
+  }
+
   tl::unexpected<Error> error(MYSQL_STMT* s) {
     const unsigned int code = mysql_stmt_errno(s);
     const ErrorKind kind = kind_of(code);
-    if (kind == ErrorKind::temporary) {
+    m_lost_race = code == ER_LOCK_DEADLOCK;
+    if (kind == ErrorKind::temporary && !m_lost_race) {
       m_broken = true;
+      if (client_side(code) || code == ER_UNKNOWN_COM_ERROR) {
+        m_host.failed(); // the other connections to this host are not handed out again
+      }
     }
     return fail(kind, "mariadb: " + std::string(mysql_stmt_error(s)) + " (" + std::to_string(code) + ")");
   }
@@ -162,8 +221,10 @@ private:
   }
 
   MysqlHandle m_db;
+  HostLease m_host;
   std::unordered_map<std::string, StmtHandle> m_cache;
   bool m_broken = false;
+  bool m_lost_race = false;
 };
 
 } // namespace
@@ -172,7 +233,8 @@ const Dialect k_mariadb = {"mariadb", "START TRANSACTION", "INSERT IGNORE",
                            "SELECT GET_LOCK('authd_migrate', 30)", "SELECT RELEASE_LOCK('authd_migrate')",
                            "SELECT RELEASE_LOCK('authd_migrate')", " FOR UPDATE", mariadb_migrations};
 
-Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarget& t, int timeout_ms) {
+Result<std::unique_ptr<SqlConnection>> open_mariadb_host(const MariadbTarget& t, const MariadbHost& h, int timeout_ms,
+                                                         HostLease host) {
   static std::once_flag init;
   std::call_once(init, [] { mysql_library_init(0, nullptr, nullptr); });
   MysqlHandle db(mysql_init(nullptr), &mysql_close);
@@ -188,15 +250,19 @@ Result<std::unique_ptr<SqlConnection>> open_mariadb_connection(const MariadbTarg
   mysql_options(db.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
   const std::string init_sql = "SET SESSION innodb_lock_wait_timeout = " + std::to_string(secs);
   mysql_options(db.get(), MYSQL_INIT_COMMAND, init_sql.c_str());
-  if (mysql_real_connect(db.get(), t.host.c_str(), t.user.c_str(), t.password.c_str(), t.database.c_str(), t.port,
+  if (mysql_real_connect(db.get(), h.host.c_str(), t.user.c_str(), t.password.c_str(), t.database.c_str(), h.port,
                          t.socket.empty() ? nullptr : t.socket.c_str(), CLIENT_FOUND_ROWS) == nullptr) {
     const unsigned int code = mysql_errno(db.get());
     // access denied / unknown database will not heal by retrying
     const ErrorKind kind = (code == ER_ACCESS_DENIED_ERROR || code == ER_BAD_DB_ERROR || code == ER_DBACCESS_DENIED_ERROR)
                                ? ErrorKind::permanent : ErrorKind::temporary;
-    return fail(kind, "mariadb: cannot connect: " + std::string(mysql_error(db.get())));
+    return fail(kind, "mariadb: cannot connect to " + h.host + ": " + std::string(mysql_error(db.get())));
   }
-  return std::unique_ptr<SqlConnection>(std::make_unique<MariadbConnection>(std::move(db)));
+  auto conn = std::make_unique<MariadbConnection>(std::move(db), std::move(host));
+  if (auto ok = conn->identify(); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return std::unique_ptr<SqlConnection>(std::move(conn));
 }
 
 } // namespace authd::store::detail

@@ -1,0 +1,64 @@
+#pragma once
+// Private to the MariaDB driver: what a connection knows of the host it went to, shared with the
+// MariadbConnector that chose it (failover and Galera's synced state, sql.hpp).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../sql.hpp"
+
+namespace authd::store::detail {
+
+using Clock = std::chrono::steady_clock;
+
+struct MariadbConnector::Health {
+  struct Host {
+    int failures = 0;          // in a row
+    Clock::time_point skip_until{};
+    std::uint64_t epoch = 0;   // bumped by a failure: every connection made before is given up
+  };
+  explicit Health(std::size_t n) : hosts(n) {}
+  // Host indices in the order to try: those not skipped first, in preference order.
+  std::vector<std::size_t> order(Clock::time_point now);
+  std::uint64_t epoch(std::size_t i);
+  // A failure seen by a connection of `epoch` (or a connect): counted once per epoch.
+  void failed(std::size_t i, std::uint64_t epoch);
+  void succeeded(std::size_t i);
+
+  std::mutex mutex;
+  std::vector<Host> hosts;
+};
+
+// A connection's tie to its host.
+class HostLease {
+public:
+  HostLease(std::shared_ptr<MariadbConnector::Health> health, std::size_t index, std::string name)
+      : m_health(std::move(health)), m_index(index), m_epoch(m_health->epoch(index)), m_name(std::move(name)) {}
+  const std::string& name() const { return m_name; }
+  bool current() const { return m_health->epoch(m_index) == m_epoch; }
+  void failed() { m_health->failed(m_index, m_epoch); }
+  // Galera only: the synced state is asked again when the last answer is a second old.
+  bool check_due() const { return galera && Clock::now() - m_checked >= std::chrono::seconds(1); }
+  void checked(bool synced);
+  // A connection to a fallback host is closed after a while: its successor tries the first host.
+  bool retire() const { return m_index != 0 && Clock::now() - m_opened >= std::chrono::seconds(10); }
+
+  bool galera = false;
+
+private:
+  std::shared_ptr<MariadbConnector::Health> m_health;
+  std::size_t m_index;
+  std::uint64_t m_epoch;
+  std::string m_name;
+  Clock::time_point m_opened = Clock::now();
+  Clock::time_point m_checked{};
+};
+
+// One connection to one host (mariadb_connection.cpp); on Galera, refused unless synced.
+Result<std::unique_ptr<SqlConnection>> open_mariadb_host(const MariadbTarget& target, const MariadbHost& host,
+                                                         int timeout_ms, HostLease lease);
+
+} // namespace authd::store::detail
