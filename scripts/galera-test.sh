@@ -2,14 +2,14 @@
 # A throw-away three-node MariaDB Galera cluster on loopback for the test suite, without systemd
 # (as root; packages mariadb-server, galera-4, mariadb-backup, socat).
 # usage: galera-test.sh start | stop | kill N | restart N | wait-synced N | status | sql N "STATEMENTS"
-# env: GALERA_DIR (default ${TMPDIR:-/tmp}/authd-test-galera), GALERA_PORT (default 33400):
+# env: GALERA_DIR (default ${TMPDIR:-/tmp}/authd-test-galera), GALERA_PORT (default 24400; below the ephemeral range, where an outgoing connection could hold a port a restarted node needs):
 #   node N (1..3) serves SQL on GALERA_PORT+10*N, group communication on +1, IST on +2, SST on +3.
 # Node 1 bootstraps the cluster (--wsrep-new-cluster); 2 and 3 join it and get their data by SST
 # (mariabackup: rsync fails here). A killed node comes back with `restart N` and catches up by
 # IST. Creates database authd and user authd/authdpw on 127.0.0.1 (replicated), for tests only.
 set -euo pipefail
 GALERA_DIR=${GALERA_DIR:-${TMPDIR:-/tmp}/authd-test-galera}
-GALERA_PORT=${GALERA_PORT:-33400}
+GALERA_PORT=${GALERA_PORT:-24400}
 PROVIDER=/usr/lib/galera/libgalera_smm.so
 
 port() { echo $((GALERA_PORT + 10 * $1 + ${2:-0})); }
@@ -22,8 +22,11 @@ state() { sql "$1" "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{pr
 
 # MariaDB's SST scripts report only to syslog; this machine has none: a sink keeps their words.
 syslog_sink() {
-  [ -S /dev/log ] && return 0
   command -v socat >/dev/null || return 0
+  if [ -S /dev/log ]; then # someone listening (a syslog, an earlier sink), or a stale socket
+    echo probe | socat -u - UNIX-SENDTO:/dev/log >/dev/null 2>&1 && return 0
+    rm -f /dev/log
+  fi
   socat -u UNIX-RECV:/dev/log,mode=666 OPEN:"$GALERA_DIR/syslog",creat,append >/dev/null 2>&1 &
   echo $! >"$GALERA_DIR/syslog.pid"
   sleep 0.2

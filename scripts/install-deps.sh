@@ -18,6 +18,7 @@ TEST_PKGS=(
   mariadb-server mariadb-client dovecot-core dovecot-imapd dovecot-lmtpd apache2 libapache2-mod-authnz-external
   apache2-utils radicale python3-passlib python3-bcrypt curl openssl whois argon2 sqlite3
   nginx procps iproute2 systemd postfix swaks docker-compose time hyperfine wrk clang
+  galera-4 mariadb-backup socat
   chromium fonts-dejavu-core
 )
 # What differs between the releases: clang's runtime (sanitizers, libFuzzer) and Dovecot — 2.3

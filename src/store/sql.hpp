@@ -33,8 +33,9 @@ public:
   virtual std::int64_t last_insert_id() = 0;
   // True after an error that leaves the connection unusable: the pool drops it.
   virtual bool broken() const = 0;
-  // True after an error by which the transaction lost a race with a concurrent one (a deadlock,
-  // or a Galera certification failure at COMMIT): it was rolled back and may be run again.
+  // True when the latest statement failed because its transaction lost a race with a concurrent
+  // one (a deadlock, or a Galera certification failure at COMMIT): it was rolled back and may be
+  // run again.
   virtual bool lost_race() const { return false; }
   // The prefix that makes one SELECT see every write committed anywhere in the cluster before it
   // started (Galera's causality wait); "" where every read already does (SQLite, one MariaDB).

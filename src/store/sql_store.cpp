@@ -24,8 +24,9 @@ void back_off(int attempt) {
 
 // One attempt of a transaction. After a lost race the connection first catches up with the
 // cluster (a causal read: every write set certified before is applied here), so the body's
-// conditions (the CAS's expected hash) are checked against the write that won.
-Result<std::int64_t> SqlStore::attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun) {
+// conditions (the CAS's expected hash) are checked against the write that won. `lost`: the
+// attempt failed by losing a race (read before the ROLLBACK, which is a statement of its own).
+Result<std::int64_t> SqlStore::attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun, bool& lost) {
   if (catch_up && !c.causal().empty()) {
     if (auto ok = c.query(std::string(c.causal()) + "SELECT 1", {}, [](const Row&) {}); !ok) {
       return tl::unexpected(ok.error());
@@ -36,13 +37,14 @@ Result<std::int64_t> SqlStore::attempt(SqlConnection& c, const Body& body, bool 
   }
   begun = true;
   auto result = body(c);
-  if (!result) {
-    (void)c.exec("ROLLBACK", {});
-    return result;
+  if (result) {
+    if (auto commit = c.exec("COMMIT", {}); !commit) {
+      result = tl::unexpected(commit.error());
+    }
   }
-  if (auto commit = c.exec("COMMIT", {}); !commit) {
+  if (!result) {
+    lost = c.lost_race();
     (void)c.exec("ROLLBACK", {});
-    return tl::unexpected(commit.error());
   }
   return result;
 }
@@ -56,12 +58,13 @@ Result<std::int64_t> SqlStore::transaction(const Body& body) {
       return tl::unexpected(conn.error());
     }
     bool begun = false;
-    auto result = attempt(**conn, body, n > 0, begun);
+    bool lost = false;
+    auto result = attempt(**conn, body, n > 0, begun, lost);
     const bool dead_before = !begun && (*conn)->broken() && n == 0;
-    if (result || n + 1 >= k_race_attempts || !((*conn)->lost_race() || dead_before)) {
+    if (result || n + 1 >= k_race_attempts || !(lost || dead_before)) {
       return result;
     }
-    if ((*conn)->lost_race()) {
+    if (lost) {
       back_off(n);
     }
   }

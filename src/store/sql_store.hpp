@@ -106,7 +106,7 @@ private:
   // Runs body in a transaction on one connection; rolls back on error; runs it again when it
   // lost a race (a deadlock, a Galera certification failure), a bounded number of times.
   Result<std::int64_t> transaction(const Body& body);
-  Result<std::int64_t> attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun);
+  Result<std::int64_t> attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun, bool& lost);
   // Runs a read; once more on a fresh connection when the first broke (its server went away).
   Status read(const std::function<Status(SqlConnection&)>& body);
   Result<int> read_version(SqlConnection& conn);

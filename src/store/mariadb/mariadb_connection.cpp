@@ -178,6 +178,7 @@ private:
   }
 
   Result<MYSQL_STMT*> run(std::string_view sql, const std::vector<SqlValue>& params) {
+    m_lost_race = false; // about the latest statement only
     auto it = m_cache.find(std::string(sql));
     if (it == m_cache.end()) {
       StmtHandle st(mysql_stmt_init(m_db.get()), &mysql_stmt_close);
