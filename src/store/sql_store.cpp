@@ -14,6 +14,15 @@ namespace {
 // racing instances do not meet again in step): under 62 ms in all, next to a bcrypt's 60 to 250.
 constexpr int k_race_attempts = 6;
 
+// A connection that broke this quickly was dead (its server gone: refused, reset), not slow: one
+// more try on a fresh connection costs nothing. One that broke by timing out is not tried again,
+// so a stuck database still answers within the store timeout.
+constexpr auto k_dead_at_once = std::chrono::milliseconds(250);
+
+bool dead_at_once(const SqlConnection& c, std::chrono::steady_clock::time_point began) {
+  return c.broken() && std::chrono::steady_clock::now() - began < k_dead_at_once;
+}
+
 void back_off(int attempt) {
   thread_local std::minstd_rand jitter(std::random_device{}());
   const int base = 1 << attempt;
@@ -59,8 +68,9 @@ Result<std::int64_t> SqlStore::transaction(const Body& body) {
     }
     bool begun = false;
     bool lost = false;
+    const auto began = std::chrono::steady_clock::now();
     auto result = attempt(**conn, body, n > 0, begun, lost);
-    const bool dead_before = !begun && (*conn)->broken() && n == 0;
+    const bool dead_before = !begun && n == 0 && dead_at_once(**conn, began);
     if (result || n + 1 >= k_race_attempts || !(lost || dead_before)) {
       return result;
     }
@@ -76,8 +86,9 @@ Status SqlStore::read(const std::function<Status(SqlConnection&)>& body) {
     if (!conn) {
       return tl::unexpected(conn.error());
     }
+    const auto began = std::chrono::steady_clock::now();
     auto ok = body(**conn);
-    if (ok || n > 0 || !(*conn)->broken()) {
+    if (ok || n > 0 || !dead_at_once(**conn, began)) {
       return ok;
     }
   }

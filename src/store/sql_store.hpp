@@ -107,7 +107,8 @@ private:
   // lost a race (a deadlock, a Galera certification failure), a bounded number of times.
   Result<std::int64_t> transaction(const Body& body);
   Result<std::int64_t> attempt(SqlConnection& c, const Body& body, bool catch_up, bool& begun, bool& lost);
-  // Runs a read; once more on a fresh connection when the first broke (its server went away).
+  // Runs a read; once more on a fresh connection when the first broke at once (its server went
+  // away), not when it timed out.
   Status read(const std::function<Status(SqlConnection&)>& body);
   Result<int> read_version(SqlConnection& conn);
   static Status write_event(SqlConnection& conn, const Event& event, std::string_view username);
