@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A throw-away MariaDB for the test suite, without systemd (as root).
 # usage: mariadb-test.sh start|stop|status|sql "STATEMENTS"
-# env: MDB_DIR (default ${TMPDIR:-/tmp}/authd-test-mariadb), MDB_PORT (default 33306)
+# env: MDB_DIR (default ${TMPDIR:-/tmp}/authd-test-mariadb), MDB_PORT (default 23306: below the ephemeral range, where an outgoing connection could hold the port a restarted server needs)
 # Creates user authd/authdpw (localhost + 127.0.0.1) with all privileges, for tests only.
 set -euo pipefail
 MDB_DIR=${MDB_DIR:-${TMPDIR:-/tmp}/authd-test-mariadb}
-MDB_PORT=${MDB_PORT:-33306}
+MDB_PORT=${MDB_PORT:-23306}
 DATA=$MDB_DIR/data SOCK=$MDB_DIR/mysqld.sock PIDF=$MDB_DIR/mariadbd.pid LOG=$MDB_DIR/error.log
 
 up() { mariadb-admin --no-defaults -S "$SOCK" -uroot --connect-timeout=1 ping >/dev/null 2>&1; }

@@ -175,7 +175,10 @@ int serve(const Options& options, config::Config cfg) {
       return 1;
     }
   }
-  auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size});
+  auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size},
+                                 [](bool fallback, const std::string& line) {
+                                   fallback ? spdlog::warn("{}", line) : spdlog::info("{}", line);
+                                 });
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 1;

@@ -120,20 +120,25 @@ struct MariadbTarget {
   std::vector<MariadbHost> hosts; // in order of preference: the nearest first
 };
 // Opens connections to the first host of the target that answers and, on a Galera cluster, is
-// synced (wsrep_ready ON, wsrep_local_state 4). A host that failed is skipped for a while that
-// doubles with each failure in a row (1 s .. 60 s), then tried again; a connection to a fallback
-// host retires after a while, so the preferred host is used again once it is back. Thread-safe:
-// one per pool.
+// synced (wsrep_ready ON, wsrep_local_state 4); when none is, a node that is ready (a donor, a
+// desynced node). A host that failed is skipped for a while that doubles with each failure in a
+// row (1 s .. 60 s), then tried again by one connect at a time with a 1 s connect timeout; a
+// connection to a fallback host retires after 10 s, so the preferred host is used again once it
+// is back. on_change hears of each switch of host. Thread-safe: one per pool.
 class MariadbConnector {
 public:
-  MariadbConnector(MariadbTarget target, int timeout_ms);
+  MariadbConnector(MariadbTarget target, int timeout_ms, std::function<void(bool, const std::string&)> on_change = {});
   ~MariadbConnector();
   Result<std::unique_ptr<SqlConnection>> operator()();
   struct Health; // per-host failure state, shared with the connections
 
 private:
+  Result<std::unique_ptr<SqlConnection>> attempt(std::size_t i, bool allow_degraded, bool& ready);
+  void serving(std::size_t i, const std::string& why);
+
   MariadbTarget m_target;
   int m_timeout_ms;
+  std::function<void(bool, const std::string&)> m_on_change;
   std::shared_ptr<Health> m_health;
 };
 extern const Dialect k_mariadb;

@@ -65,6 +65,9 @@ Result<detail::MariadbHost> parse_host(std::string_view hostport) {
     }
     hostport = hostport.substr(1, close - 1);
   } else if ((colon_at = hostport.rfind(':')) != std::string_view::npos) {
+    if (hostport.find(':') != colon_at) {
+      return fail(ErrorKind::invalid_input, "mariadb URL: an IPv6 address needs brackets, as in [::1]:3306");
+    }
     if (!parse_port(hostport.substr(colon_at + 1), h.port)) {
       return fail(ErrorKind::invalid_input, "mariadb URL: bad port");
     }
@@ -110,6 +113,12 @@ Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
     auto host = parse_host(hosts.substr(0, comma));
     if (!host) {
       return tl::unexpected(host.error());
+    }
+    for (const detail::MariadbHost& seen : t.hosts) {
+      if (seen.host == host->host && seen.port == host->port) {
+        return fail(ErrorKind::invalid_input, "mariadb URL: host " + host->host + ":" + std::to_string(host->port) +
+                                                  " is listed twice");
+      }
     }
     t.hosts.push_back(std::move(*host));
     if (comma == std::string_view::npos) {
@@ -282,7 +291,8 @@ bool allowed(const Account& account, std::string_view service) {
   return false;
 }
 
-Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options) {
+Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options,
+                                                    std::function<void(bool, const std::string&)> on_host_change) {
   const auto timeout = std::chrono::milliseconds(options.timeout_ms);
   if (url.starts_with("sqlite:")) {
     std::string path = url.substr(7);
@@ -310,7 +320,7 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
     if (!target) {
       return tl::unexpected(target.error());
     }
-    auto connector = std::make_shared<detail::MariadbConnector>(std::move(*target), options.timeout_ms);
+    auto connector = std::make_shared<detail::MariadbConnector>(std::move(*target), options.timeout_ms, std::move(on_host_change));
     auto connect = [connector] { return (*connector)(); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
                                   detail::k_mariadb);

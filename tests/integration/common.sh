@@ -51,7 +51,7 @@ store_url() {
   if [ "$1" = mariadb ]; then
     local db="authd_it_$$_$RANDOM"
     "$SRC/scripts/mariadb-test.sh" sql "CREATE DATABASE $db CHARACTER SET utf8mb4" >/dev/null
-    echo "mariadb://authd:authdpw@127.0.0.1:${MDB_PORT:-33306}/$db"
+    echo "mariadb://authd:authdpw@127.0.0.1:${MDB_PORT:-23306}/$db"
   else
     echo "sqlite://$DIR/authd.db"
   fi

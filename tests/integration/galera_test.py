@@ -11,6 +11,8 @@ its own node first in a several-host store URL.
   password never 401, a wrong one never 200; only 503s), authd 2 serves again within 5 s from
   another node; node 2 restarted rejoins by IST and holds what was written while it was down;
 - a node desynced (up, not synced) is left by its authd within seconds, and used again when synced;
+  with every node desynced, logins are still served (a node in the primary component);
+- a node that refuses authd's password (access denied) is skipped, not the end of the store;
 - familiar sources agree: a source that logged in through authd 1 is familiar to authd 3 (not
   throttled while the account is under attack there), an unfamiliar one is throttled.
 
@@ -290,6 +292,39 @@ def check_desynced_node():
     check("synced again, authd 3 comes back to its own node", after not in (None, "0"), f"{after} connections")
 
 
+def check_no_node_synced():
+    """Every node desynced at once (maintenance on one, a donor on another...): a node that is
+    still in the primary component serves rather than no login at all."""
+    for n in NODES:
+        node_sql(n, "SET GLOBAL wsrep_desync = ON")
+    time.sleep(1.5)
+    answers = []
+    end = time.time() + 3
+    while time.time() < end:
+        answers += [login(n, "nia", "right-pw-44")[0] for n in NODES] + [login(1, "nia", "wrong-pw")[0]]
+    for n in NODES:
+        node_sql(n, "SET GLOBAL wsrep_desync = OFF")
+    for n in NODES:
+        cluster("wait-synced", str(n), "30")
+    right = [s for i, s in enumerate(answers) if i % 4 != 3]
+    check("no node synced: logins are still answered, from a node in the primary component",
+          right and all(s == 200 for s in right) and all(s == 401 for s in answers[3::4]),
+          f"{len(answers)} answers, statuses {sorted(set(answers))}")
+
+
+def check_one_node_refuses_authd():
+    """Access denied by one node (rebuilt with other grants, a name now pointing elsewhere) is
+    that node's fault: authctl and authd with it first in their URL go on to the others."""
+    node_sql(1, "SET SESSION wsrep_on = OFF; ALTER USER 'authd'@'127.0.0.1' IDENTIFIED BY 'diverged-pw'")
+    try:
+        r = authctl(1, "user", "show", "nia")
+        check("a node that refuses authd's password is skipped: authctl goes on to the next", r.returncode == 0,
+              r.stderr.strip())
+        check("the refusal is named in no password", "authdpw" not in r.stderr and "diverged" not in r.stderr)
+    finally:
+        node_sql(1, "SET SESSION wsrep_on = OFF; ALTER USER 'authd'@'127.0.0.1' IDENTIFIED BY 'authdpw'")
+
+
 def check_familiar_sources():
     assert authctl(1, "user", "add", "pia", stdin="pia-pw-666\n").returncode == 0
     home, stranger = "198.51.100.7", "192.0.2.55"
@@ -325,6 +360,8 @@ def main():
         check_familiar_sources()
         check_node_death()
         check_desynced_node()
+        check_no_node_synced()
+        check_one_node_refuses_authd()
     finally:
         for p in PROCS.values():
             p.terminate()

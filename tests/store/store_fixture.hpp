@@ -17,7 +17,7 @@ inline std::string mdb_dir() {
 }
 inline std::string mdb_port() {
   const char* p = std::getenv("MDB_PORT");
-  return p != nullptr ? p : "33306";
+  return p != nullptr ? p : "23306";
 }
 inline ProcessResult mariadb_script(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {std::string(AUTHD_SOURCE_DIR) + "/scripts/mariadb-test.sh"};

@@ -1,6 +1,12 @@
 // Driver-specific behaviour: URLs, unreachable databases, schema versions, a MariaDB restart.
+#include <algorithm>
 #include <chrono>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -17,7 +23,9 @@ TEST(StoreUrl, BadUrlsAreClearErrors) {
                                 "mariadb://u:p@h/db?charset=latin1", "mariadb://u:p@[::1/db",
                                 "mariadb://u:p@h1,,h3/db", "mariadb://u:p@h1,h2:0/db", "mariadb://u:p@h1,/db",
                                 "mariadb://u:p@[::1]x/db", "mariadb://u:p@h1,h2/db?socket=/run/mysqld/mysqld.sock",
-                                "mariadb://u:p@h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h/db"}) {
+                                "mariadb://u:p@h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h/db", "mariadb://u:p@::1/db",
+                                "mariadb://u:p@fe80::1:3306/db", "mariadb://u:p@db1:3306,db1:3306/db",
+                                "mariadb://u:p@db1,db1:3306/db"}) {
     auto s = open_store(url, {});
     ASSERT_FALSE(s) << url;
     EXPECT_EQ(s.error().kind, ErrorKind::invalid_input) << url;
@@ -136,6 +144,52 @@ TEST(MariadbDriver, SeveralHostsUseTheFirstThatAnswers) {
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().kind, ErrorKind::temporary);
   EXPECT_EQ(down.error().message.find("authdpw"), std::string::npos);
+}
+
+// A first host that accepts connections and never answers (a black hole) costs the first
+// connect its timeout; afterwards it is skipped, and when it is tried again only one connect
+// probes it (with a short connect timeout) while every other request goes straight on.
+TEST(MariadbDriver, ABlackHoledHostIsProbedByOneRequestAtATime) {
+  const int hole = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(hole, 128), 0); // the kernel completes handshakes; nobody ever speaks
+  socklen_t len = sizeof addr;
+  ::getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string url = test::fresh_mariadb_url(false);
+  ASSERT_TRUE((*open_store(url, {}))->migrate());
+  const std::string db = url.substr(url.rfind('/') + 1);
+  auto s = open_store("mariadb://authd:authdpw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + ",127.0.0.1:" +
+                          test::mdb_port() + "/" + db, {2000, 8});
+  ASSERT_TRUE(s);
+  using Clock = std::chrono::steady_clock;
+  const auto timed = [&] {
+    const auto t = Clock::now();
+    EXPECT_TRUE((*s)->find("nobody"));
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  const auto batch = [&] { // 8 lookups at once: their durations
+    std::vector<double> took(8);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < took.size(); ++i) {
+      threads.emplace_back([&, i] { took[i] = timed(); });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    std::sort(took.begin(), took.end());
+    return took;
+  };
+  EXPECT_GE(timed(), 1.5) << "the first connect waits for the black hole's timeout, then moves on";
+  EXPECT_LT(batch().back(), 0.5) << "the failed host is skipped: new connections go straight to the next";
+  std::this_thread::sleep_for(std::chrono::milliseconds(10500));
+  (void)batch(); // connections to the fallback host are now old: closed as these end
+  const auto probing = batch();
+  EXPECT_LT(probing[6], 0.5) << "all but one request go straight on while one probes the skipped host";
+  EXPECT_LT(probing[7], 1.8) << "the probe of a host that failed has a short connect timeout";
+  ::close(hole);
 }
 
 // Stops the real server mid-run: lookups must fail as temporary (never "not found") and work

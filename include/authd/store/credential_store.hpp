@@ -185,7 +185,11 @@ struct StoreOptions {
 // Opens a store from a URL (CONTRACT.md): sqlite:///abs/path.db, sqlite:relative/path.db,
 // mariadb://USER:PASS@HOST:PORT/DB, mariadb://USER:PASS@localhost/DB?socket=/path.
 // Opening does not connect to MariaDB yet (a down server is a temporary error on first use).
-Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options);
+// on_host_change (several MariaDB hosts): told, on the connecting thread, each time the store
+// starts using another host, with which and why, and whether it is a fallback (not the first
+// host, or no node synced). authd logs it; unset, nothing is said.
+Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options,
+                                                    std::function<void(bool, const std::string&)> on_host_change = {});
 
 // Runs one SELECT on another (legacy) database given by a store URL — authctl import --sql.
 // Each row arrives as text or NULL. The statement is prepared; nothing is interpolated.

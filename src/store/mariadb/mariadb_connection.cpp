@@ -124,14 +124,16 @@ public:
     if (!m_host.check_due()) {
       return true;
     }
-    auto synced = synced_now();
-    m_host.checked(synced && *synced);
-    return synced && *synced;
+    auto node = node_state();
+    const bool ok = node && (node->synced() || (m_host.degraded && node->ready_only()));
+    m_host.checked(ok);
+    return ok;
   }
   bool retire() const override { return m_host.retire(); }
 
-  // Right after connecting: a Galera node (wsrep_on) is used only when synced.
-  Status identify() {
+  // Right after connecting: a Galera node (wsrep_on) is used only when synced, or with
+  // allow_degraded when at least ready (`ready` tells the caller it was).
+  Status identify(bool allow_degraded, bool& ready) {
     std::optional<std::string> on;
     if (auto ok = query("SELECT @@wsrep_on", {}, [&](const Row& r) { on = r[0]; }); !ok && m_broken) {
       return ok; // (a server built without wsrep has no such variable: one plain MariaDB)
@@ -140,28 +142,38 @@ public:
     if (!m_host.galera) {
       return {};
     }
-    auto synced = synced_now();
-    if (!synced) {
-      return tl::unexpected(synced.error());
+    auto node = node_state();
+    if (!node) {
+      return tl::unexpected(node.error());
     }
-    m_host.checked(*synced);
-    if (!*synced) {
-      return fail(ErrorKind::temporary, "mariadb: " + m_host.name() + " is not a synced Galera node");
+    ready = node->ready_only();
+    m_host.degraded = allow_degraded && ready;
+    const bool ok = node->synced() || m_host.degraded;
+    m_host.checked(ok);
+    if (!ok) {
+      return fail(ErrorKind::temporary, "mariadb: " + m_host.name() + " is not a synced Galera node (wsrep_ready " +
+                                            node->ready + ", wsrep_local_state " + node->state + ")");
     }
     return {};
   }
 
 private:
-  // wsrep_ready ON and wsrep_local_state 4 (Synced): not joining, not a donor, in the primary component.
-  Result<bool> synced_now() {
+  struct NodeState {
     std::string ready, state;
+    // Synced: in the primary component, not joining, not a donor.
+    bool synced() const { return ready == "ON" && state == "4"; }
+    // A donor or a desynced node: in the primary component, its data consistent, only not synced.
+    bool ready_only() const { return ready == "ON" && state == "2"; }
+  };
+  Result<NodeState> node_state() {
+    NodeState node;
     auto ok = query("SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
                     "WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE')",
-                    {}, [&](const Row& r) { (r[0] == "WSREP_READY" ? ready : state) = r[1].value_or(""); });
+                    {}, [&](const Row& r) { (r[0] == "WSREP_READY" ? node.ready : node.state) = r[1].value_or(""); });
     if (!ok) {
       return tl::unexpected(ok.error());
     }
-    return ready == "ON" && state == "4";
+    return node;
   }
 
   tl::unexpected<Error> error(MYSQL_STMT* s) {
@@ -234,17 +246,19 @@ const Dialect k_mariadb = {"mariadb", "START TRANSACTION", "INSERT IGNORE",
                            "SELECT GET_LOCK('authd_migrate', 30)", "SELECT RELEASE_LOCK('authd_migrate')",
                            "SELECT RELEASE_LOCK('authd_migrate')", " FOR UPDATE", mariadb_migrations};
 
-Result<std::unique_ptr<SqlConnection>> open_mariadb_host(const MariadbTarget& t, const MariadbHost& h, int timeout_ms,
-                                                         HostLease host) {
+Result<std::unique_ptr<SqlConnection>> open_mariadb_host(const MariadbTarget& t, const MariadbHost& h,
+                                                         HostTimeouts timeouts, HostLease host, bool allow_degraded,
+                                                         bool& ready) {
   static std::once_flag init;
   std::call_once(init, [] { mysql_library_init(0, nullptr, nullptr); });
   MysqlHandle db(mysql_init(nullptr), &mysql_close);
   if (!db) {
     return fail(ErrorKind::temporary, "mariadb: out of memory");
   }
-  const unsigned int secs = static_cast<unsigned int>((timeout_ms + 999) / 1000);
+  const unsigned int secs = static_cast<unsigned int>((timeouts.io_ms + 999) / 1000);
+  const unsigned int connect_secs = static_cast<unsigned int>((timeouts.connect_ms + 999) / 1000);
   const my_bool no = 0;
-  mysql_options(db.get(), MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+  mysql_options(db.get(), MYSQL_OPT_CONNECT_TIMEOUT, &connect_secs);
   mysql_options(db.get(), MYSQL_OPT_READ_TIMEOUT, &secs);
   mysql_options(db.get(), MYSQL_OPT_WRITE_TIMEOUT, &secs);
   mysql_options(db.get(), MYSQL_OPT_RECONNECT, &no); // the pool reconnects, with fresh statements
@@ -257,10 +271,10 @@ Result<std::unique_ptr<SqlConnection>> open_mariadb_host(const MariadbTarget& t,
     // access denied / unknown database will not heal by retrying
     const ErrorKind kind = (code == ER_ACCESS_DENIED_ERROR || code == ER_BAD_DB_ERROR || code == ER_DBACCESS_DENIED_ERROR)
                                ? ErrorKind::permanent : ErrorKind::temporary;
-    return fail(kind, "mariadb: cannot connect to " + h.host + ": " + std::string(mysql_error(db.get())));
+    return fail(kind, "mariadb: cannot connect to " + host.name() + ": " + std::string(mysql_error(db.get())));
   }
   auto conn = std::make_unique<MariadbConnection>(std::move(db), std::move(host));
-  if (auto ok = conn->identify(); !ok) {
+  if (auto ok = conn->identify(allow_degraded, ready); !ok) {
     return tl::unexpected(ok.error());
   }
   return std::unique_ptr<SqlConnection>(std::move(conn));

@@ -1,5 +1,7 @@
 // Several MariaDB hosts (a Galera cluster): connect to the first that answers and is synced,
-// skip a failed one for a while (1 s, doubling to 60 s), come back to it later.
+// skip a failed one for a while (1 s, doubling to 60 s), come back to it later with one probe at
+// a time; when no node is synced, a node that is at least ready (a donor, a desynced node) rather
+// than no login at all.
 #include "mariadb_hosts.hpp"
 
 #include <algorithm>
@@ -21,6 +23,29 @@ std::uint64_t MariadbConnector::Health::epoch(std::size_t i) {
   return hosts[i].epoch;
 }
 
+bool MariadbConnector::Health::begin_try(std::size_t i) {
+  std::lock_guard lock(mutex);
+  Host& h = hosts[i];
+  if (h.failures == 0) {
+    return true;
+  }
+  if (h.probing) {
+    return false;
+  }
+  h.probing = true;
+  return true;
+}
+
+void MariadbConnector::Health::end_try(std::size_t i) {
+  std::lock_guard lock(mutex);
+  hosts[i].probing = false;
+}
+
+bool MariadbConnector::Health::failed_before(std::size_t i) {
+  std::lock_guard lock(mutex);
+  return hosts[i].failures > 0;
+}
+
 void MariadbConnector::Health::failed(std::size_t i, std::uint64_t seen) {
   std::lock_guard lock(mutex);
   Host& h = hosts[i];
@@ -32,41 +57,86 @@ void MariadbConnector::Health::failed(std::size_t i, std::uint64_t seen) {
   h.skip_until = Clock::now() + std::chrono::seconds(std::min(60, 1 << (h.failures - 1)));
 }
 
-void MariadbConnector::Health::succeeded(std::size_t i) {
+bool MariadbConnector::Health::succeeded(std::size_t i) {
   std::lock_guard lock(mutex);
   hosts[i].failures = 0;
   hosts[i].skip_until = {};
+  const bool changed = serving != i;
+  serving = i;
+  return changed;
 }
 
-void HostLease::checked(bool synced) {
+void HostLease::checked(bool usable) {
   m_checked = Clock::now();
-  if (!synced) {
+  if (!usable) {
     failed();
   }
 }
 
-MariadbConnector::MariadbConnector(MariadbTarget target, int timeout_ms)
-    : m_target(std::move(target)), m_timeout_ms(timeout_ms), m_health(std::make_shared<Health>(m_target.hosts.size())) {}
+MariadbConnector::MariadbConnector(MariadbTarget target, int timeout_ms, std::function<void(bool, const std::string&)> on_change)
+    : m_target(std::move(target)), m_timeout_ms(timeout_ms), m_on_change(std::move(on_change)),
+      m_health(std::make_shared<Health>(m_target.hosts.size())) {}
 
 MariadbConnector::~MariadbConnector() = default;
 
-Result<std::unique_ptr<SqlConnection>> MariadbConnector::operator()() {
-  Result<std::unique_ptr<SqlConnection>> last = fail(ErrorKind::invalid_input, "mariadb: no host");
-  for (const std::size_t i : m_health->order(Clock::now())) {
-    const MariadbHost& h = m_target.hosts[i];
-    const std::string name = h.host + ":" + std::to_string(h.port);
-    const std::uint64_t epoch = m_health->epoch(i);
-    last = open_mariadb_host(m_target, h, m_timeout_ms, HostLease(m_health, i, name));
-    if (last) {
-      m_health->succeeded(i);
-      return last;
-    }
-    if (last.error().kind == ErrorKind::permanent) {
-      return last; // access denied, no such database: the same on every node
-    }
+Result<std::unique_ptr<SqlConnection>> MariadbConnector::attempt(std::size_t i, bool allow_degraded, bool& ready) {
+  const MariadbHost& h = m_target.hosts[i];
+  const std::string name = h.host + ":" + std::to_string(h.port);
+  // A host that failed before gets a short connect timeout: a healthy one answers in milliseconds.
+  const HostTimeouts timeouts{m_health->failed_before(i) ? std::min(m_timeout_ms, 1000) : m_timeout_ms, m_timeout_ms};
+  const std::uint64_t epoch = m_health->epoch(i);
+  auto conn = open_mariadb_host(m_target, h, timeouts, HostLease(m_health, i, name), allow_degraded, ready);
+  if (!conn) {
     m_health->failed(i, epoch);
   }
-  return last;
+  return conn;
+}
+
+void MariadbConnector::serving(std::size_t i, const std::string& why) {
+  if (m_health->succeeded(i) && m_on_change && m_target.hosts.size() > 1) {
+    const MariadbHost& h = m_target.hosts[i];
+    m_on_change(i != 0 || !why.empty(), "store: connected to " + h.host + ":" + std::to_string(h.port) +
+                (i == 0 ? " (the first host)" : "") + (why.empty() ? "" : "; " + why));
+  }
+}
+
+Result<std::unique_ptr<SqlConnection>> MariadbConnector::operator()() {
+  std::string why; // every host's failure: for the error, and the log line of a switch
+  std::vector<std::size_t> ready_nodes;
+  bool all_permanent = true;
+  bool tried = false;
+  for (const std::size_t i : m_health->order(Clock::now())) {
+    if (!m_health->begin_try(i)) {
+      continue;
+    }
+    bool ready = false;
+    auto conn = attempt(i, false, ready);
+    m_health->end_try(i);
+    if (conn) {
+      serving(i, why);
+      return conn;
+    }
+    tried = true;
+    // Access denied or no such database on one host is that host's fault (a rebuilt node, a
+    // name now pointing elsewhere): the others are tried.
+    all_permanent = all_permanent && conn.error().kind == ErrorKind::permanent;
+    if (ready) {
+      ready_nodes.push_back(i);
+    }
+    why += (why.empty() ? "" : "; ") + conn.error().message;
+  }
+  for (const std::size_t i : ready_nodes) {
+    bool ready = false;
+    if (auto conn = attempt(i, true, ready)) {
+      serving(i, "no Galera node is synced, this one is in the primary component");
+      return conn;
+    }
+  }
+  if (!tried) {
+    return fail(ErrorKind::temporary, "mariadb: every host failed and is being tried again by another request");
+  }
+  const ErrorKind kind = all_permanent ? ErrorKind::permanent : ErrorKind::temporary;
+  return fail(kind, m_target.hosts.size() > 1 ? "mariadb: no host answered: " + why : why);
 }
 
 } // namespace authd::store::detail
