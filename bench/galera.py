@@ -37,9 +37,9 @@ def cluster(*args):
     return subprocess.run(["bash", f"{SRC}/scripts/galera-test.sh", *args], env=ENV, capture_output=True, text=True)
 
 
-def config(n):
+def config(n, url=None):
     nodes = [n] + [m for m in (1, 2, 3) if m != n]
-    url = "mariadb://authd:authdpw@" + ",".join(f"127.0.0.1:{24500 + 10 * m}" for m in nodes) + "/authd_bench"
+    url = url or "mariadb://authd:authdpw@" + ",".join(f"127.0.0.1:{24500 + 10 * m}" for m in nodes) + "/authd_bench"
     path = f"{TMP}/authd{n}.toml"
     with open(path, "w") as f:
         f.write(f"""[store]
@@ -64,6 +64,26 @@ def conflicts():
         out = cluster("sql", str(n), "SHOW STATUS WHERE Variable_name IN ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')")
         total += sum(int(line.split()[1]) for line in out.stdout.splitlines() if line.strip())
     return total
+
+
+def plain_mariadb():
+    """The same login on one MariaDB without Galera (scripts/mariadb-test.sh), through authd 4."""
+    env = dict(os.environ, MDB_DIR=TMP + "/plain", MDB_PORT="24600")
+    subprocess.run(["bash", f"{SRC}/scripts/mariadb-test.sh", "start"], env=env, check=True, capture_output=True)
+    url = "mariadb://authd:authdpw@127.0.0.1:24600/authd"
+    ctl = [f"{BIN}/authctl", "--config", config(4, url)]
+    subprocess.run(ctl + ["db", "migrate"], check=True, capture_output=True)
+    for i in range(CLIENTS):
+        subprocess.run(ctl + ["user", "add", f"user{i}"], input=f"pw-{i}-bench\n", capture_output=True, text=True)
+    p = subprocess.Popen([f"{BIN}/authd", "--config", config(4, url)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        run([4])
+        return run([4])
+    finally:
+        p.terminate()
+        p.wait(15)
+        subprocess.run(["bash", f"{SRC}/scripts/mariadb-test.sh", "stop"], env=env, capture_output=True)
 
 
 def run(instances, one_account=False):
@@ -118,6 +138,15 @@ try:
         before = conflicts()
         rate, p50, p99, bad = run(instances, one)
         print(f"| {name} | {rate:.1f} | {p50:.2f} ms | {p99:.2f} ms | {bad} | {conflicts() - before} |", flush=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(15)
+    procs.clear()
+    cluster("stop")  # the plain server gets the machine to itself
+    rate, p50, p99, bad = plain_mariadb()
+    print(f"| 1 on one MariaDB without Galera (same machine, for comparison) | {rate:.1f} | {p50:.2f} ms | {p99:.2f} ms "
+          f"| {bad} | - |", flush=True)
 finally:
     for p in procs:
         p.terminate()
