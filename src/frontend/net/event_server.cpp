@@ -30,11 +30,21 @@ public:
 
   void accept() override {
     m_acceptor.async_accept([this](beast::error_code ec, typename Protocol::socket socket) {
-      if (ec == asio::error::operation_aborted || impl.draining) {
+      if (ec == asio::error::operation_aborted || (ec && impl.draining)) {
         return;
       }
       if (ec) {
         return backoff(ec);
+      }
+      if (impl.draining) {
+        // Accepted just as the drain began (the accept was done before the acceptor closed): its
+        // client has sent its login already. Served within the grace, never reset unread.
+        const std::size_t before = all.size();
+        admit(std::move(socket));
+        if (all.size() > before && !waiting.empty()) {
+          waiting.back()->drain(drain_grace());
+        }
+        return;
       }
       admit(std::move(socket));
       accept();
@@ -112,6 +122,10 @@ ServerLimits limits_of(const config::Config& c) {
   return limits;
 }
 
+std::chrono::milliseconds ListenerBase::drain_grace() const {
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(1), std::chrono::seconds(impl.limits->drain_timeout_s));
+}
+
 void Loop::maybe_finish_drain() {
   if (!draining) {
     return;
@@ -162,10 +176,8 @@ void Server::stop(const std::function<void()>& at_deadline) {
     impl->draining = true;
     for (auto& l : impl->listeners) {
       l->close_acceptor();
-      // Idle, or still sending a request: nothing in flight. A request on its way gets a
-      // moment (connections a restart accepted must not lose their login); a slow one does not.
-      const auto grace = std::min<std::chrono::milliseconds>(std::chrono::seconds(1),
-                                                             std::chrono::seconds(impl->limits->drain_timeout_s));
+      // Idle, or still sending a request: nothing in flight (drain_grace).
+      const auto grace = l->drain_grace();
       const std::vector<SessionBase*> waiting(l->waiting.begin(), l->waiting.end());
       for (SessionBase* s : waiting) {
         s->drain(grace);

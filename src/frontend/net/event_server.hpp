@@ -101,6 +101,10 @@ struct ListenerBase {
   std::unordered_set<SessionBase*> all;
   std::unordered_map<std::string, int> per_peer;
 
+  // At a drain, a request on its way gets this long (connections a restart accepted must not
+  // lose their login); a slow one does not.
+  std::chrono::milliseconds drain_grace() const;
+
   void gauge() { impl.metrics.set("authd_http_connections", {{"listener", name}}, static_cast<double>(all.size())); }
   void set_phase(SessionBase* s, SessionBase::Phase phase) {
     if (s->phase != SessionBase::Phase::busy) {
