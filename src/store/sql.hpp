@@ -114,6 +114,7 @@ extern const Dialect k_sqlite;
 struct MariadbHost {
   std::string host;
   unsigned port = 3306;
+  std::string name() const { return host + ":" + std::to_string(port); } // for messages
 };
 struct MariadbTarget {
   std::string user, password, database, socket;

@@ -116,7 +116,7 @@ Result<detail::MariadbTarget> parse_mariadb(std::string_view rest) {
     }
     for (const detail::MariadbHost& seen : t.hosts) {
       if (seen.host == host->host && seen.port == host->port) {
-        return fail(ErrorKind::invalid_input, "mariadb URL: host " + host->host + ":" + std::to_string(host->port) +
+        return fail(ErrorKind::invalid_input, "mariadb URL: host " + host->name() +
                                                   " is listed twice");
       }
     }

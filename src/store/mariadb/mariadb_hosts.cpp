@@ -81,11 +81,10 @@ MariadbConnector::~MariadbConnector() = default;
 
 Result<std::unique_ptr<SqlConnection>> MariadbConnector::attempt(std::size_t i, bool allow_degraded, bool& ready) {
   const MariadbHost& h = m_target.hosts[i];
-  const std::string name = h.host + ":" + std::to_string(h.port);
   // A host that failed before gets a short connect timeout: a healthy one answers in milliseconds.
   const HostTimeouts timeouts{m_health->failed_before(i) ? std::min(m_timeout_ms, 1000) : m_timeout_ms, m_timeout_ms};
   const std::uint64_t epoch = m_health->epoch(i);
-  auto conn = open_mariadb_host(m_target, h, timeouts, HostLease(m_health, i, name), allow_degraded, ready);
+  auto conn = open_mariadb_host(m_target, h, timeouts, HostLease(m_health, i, h.name()), allow_degraded, ready);
   if (!conn) {
     m_health->failed(i, epoch);
   }
@@ -94,8 +93,7 @@ Result<std::unique_ptr<SqlConnection>> MariadbConnector::attempt(std::size_t i, 
 
 void MariadbConnector::serving(std::size_t i, const std::string& why) {
   if (m_health->succeeded(i) && m_on_change && m_target.hosts.size() > 1) {
-    const MariadbHost& h = m_target.hosts[i];
-    m_on_change(i != 0 || !why.empty(), "store: connected to " + h.host + ":" + std::to_string(h.port) +
+    m_on_change(i != 0 || !why.empty(), "store: connected to " + m_target.hosts[i].name() +
                 (i == 0 ? " (the first host)" : "") + (why.empty() ? "" : "; " + why));
   }
 }
