@@ -41,6 +41,9 @@ public:
     m_listener.opened(this, m_peer_key);
     m_listener.set_phase(this, Phase::reading); // until the handshake is done
     arm_line_deadline();
+    if (m_listener.impl.draining) { // accepted as the drain began: its login gets the grace
+      drain(m_listener.drain_grace());
+    }
     send(handshake(static_cast<unsigned long>(::getpid()), ++m_ctx->connections, m_ctx->cookie));
     read();
   }

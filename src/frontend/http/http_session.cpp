@@ -102,7 +102,8 @@ private:
   static std::chrono::milliseconds seconds(int s) { return std::chrono::milliseconds(1000LL * s); }
 
   void wait_request() {
-    if (m_listener.impl.draining) {
+    const bool draining = m_listener.impl.draining;
+    if (draining && m_served > 0) {
       return close(nullptr);
     }
     if (m_buffer.size() > 0) {
@@ -110,7 +111,11 @@ private:
     }
     m_buffer.shrink_to_fit(); // an idle connection keeps no buffer
     m_listener.set_phase(this, Phase::idle);
-    arm(seconds(m_limits->keepalive_timeout_s), [this] { close("keepalive_timeout"); });
+    if (draining) { // accepted as the drain began: its first request is on the way, it gets the grace
+      arm(m_listener.drain_grace(), [this] { close("shutdown"); });
+    } else {
+      arm(seconds(m_limits->keepalive_timeout_s), [this] { close("keepalive_timeout"); });
+    }
     m_socket.async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
       if (self->m_closed) {
         return;

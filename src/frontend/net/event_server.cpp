@@ -29,24 +29,22 @@ public:
   }
 
   void accept() override {
+    accept_pending = true;
     m_acceptor.async_accept([this](beast::error_code ec, typename Protocol::socket socket) {
+      accept_pending = false;
       if (ec == asio::error::operation_aborted || (ec && impl.draining)) {
-        return;
+        return impl.maybe_finish_drain();
       }
       if (ec) {
         return backoff(ec);
       }
-      if (impl.draining) {
-        // Accepted just as the drain began (the accept was done before the acceptor closed): its
-        // client has sent its login already. Served within the grace, never reset unread.
-        const std::size_t before = all.size();
-        admit(std::move(socket));
-        if (all.size() > before && !waiting.empty()) {
-          waiting.back()->drain(drain_grace());
-        }
-        return;
-      }
+      // Accepted just as the drain began (the accept was done before the acceptor closed): its
+      // client has sent its login already. A session started while draining waits only the grace
+      // for it and is answered, never reset unread.
       admit(std::move(socket));
+      if (impl.draining) {
+        return impl.maybe_finish_drain();
+      }
       accept();
     });
   }
@@ -131,7 +129,7 @@ void Loop::maybe_finish_drain() {
     return;
   }
   for (const auto& l : listeners) {
-    if (!l->all.empty()) {
+    if (!l->all.empty() || l->accept_pending) {
       return;
     }
   }

@@ -100,6 +100,10 @@ struct ListenerBase {
   std::list<SessionBase*> waiting;
   std::unordered_set<SessionBase*> all;
   std::unordered_map<std::string, int> per_peer;
+  // An accept is outstanding: its handler has not run yet. The drain does not end before it has
+  // (an accept already done when the acceptor closed hands over a connection whose client has
+  // sent its login; stopping the loop before that handler ran would reset it unread).
+  bool accept_pending = false;
 
   // At a drain, a request on its way gets this long (connections a restart accepted must not
   // lose their login); a slow one does not.
