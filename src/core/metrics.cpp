@@ -21,6 +21,8 @@ constexpr Known k_known[] = {
     {"authd_http_connections_refused_total", "counter", "Connections refused at accept, by reason (full, per_peer)"},
     {"authd_http_connections_closed_total", "counter", "Connections closed by authd before the client, by reason"},
     {"authd_store_errors_total", "counter", "Store operations that failed, by operation"},
+    {"authd_store_race_retries_total", "counter", "Store transactions run again after losing a race to a concurrent write (Galera certification, deadlock)"},
+    {"authd_store_host_switches_total", "counter", "Switches of the MariaDB host new connections go to, by whether the new one is a fallback"},
     {"authd_verify_queue_full_total", "counter", "Requests refused because the verify queue was full"},
     {"authd_cache_hits_total", "counter", "Logins answered from the positive auth cache"},
     {"authd_accounts", "gauge", "Accounts by hash status (refreshed periodically)"},

@@ -64,6 +64,15 @@ Status drop_privileges(const config::DaemonConfig& d) {
 
 // Brings the schema up; a database that is down at start is retried in the background while
 // authd already answers (503 until it is reachable), so a reboot order never matters.
+// Host switches are logged (a warning for a fallback) and counted; lost races are counted.
+store::StoreEvents store_events(core::Metrics& metrics) {
+  return {[&metrics](bool fallback, const std::string& line) {
+            fallback ? spdlog::warn("{}", line) : spdlog::info("{}", line);
+            metrics.add("authd_store_host_switches_total", {{"fallback", fallback ? "yes" : "no"}});
+          },
+          [&metrics] { metrics.add("authd_store_race_retries_total", {}); }};
+}
+
 void migrate_until_done(store::CredentialStore& store, std::atomic<bool>& stopping, std::atomic<bool>& fatal) {
   for (int attempt = 0; !stopping; ++attempt) {
     auto v = store.migrate();
@@ -175,10 +184,8 @@ int serve(const Options& options, config::Config cfg) {
       return 1;
     }
   }
-  auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size},
-                                 [](bool fallback, const std::string& line) {
-                                   fallback ? spdlog::warn("{}", line) : spdlog::info("{}", line);
-                                 });
+  core::Metrics metrics;
+  auto store = store::open_store(cfg.store.url, {cfg.store.timeout_ms, cfg.store.pool_size}, store_events(metrics));
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 1;
@@ -192,7 +199,6 @@ int serve(const Options& options, config::Config cfg) {
     return 1;
   }
   const policy::HashPolicy policy(cfg.policy);
-  core::Metrics metrics;
   core::AuthService service(**store, policy, cfg, metrics);
   frontend::HttpFrontend http(service, metrics, cfg);
   frontend::DovecotFrontend dovecot(service, metrics, cfg);

@@ -104,8 +104,10 @@ class CredentialStore;
 
 namespace authd::store::detail {
 
-// The CredentialStore over a pool and a dialect.
-std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect);
+// The CredentialStore over a pool and a dialect; race_retried hears of each transaction run again
+// after a lost race.
+std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect,
+                                                std::function<void()> race_retried = {});
 
 // Driver entry points (one file each).
 Result<std::unique_ptr<SqlConnection>> open_sqlite_connection(const std::string& path, int timeout_ms);

@@ -75,6 +75,9 @@ Result<std::int64_t> SqlStore::transaction(const Body& body) {
       return result;
     }
     if (lost) {
+      if (m_race_retried) {
+        m_race_retried();
+      }
       back_off(n);
     }
   }
@@ -482,8 +485,9 @@ Result<std::vector<Event>> SqlStore::events(std::string_view username, std::size
   return out;
 }
 
-std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect) {
-  return std::make_unique<SqlStore>(std::move(pool), dialect);
+std::unique_ptr<CredentialStore> make_sql_store(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect,
+                                                std::function<void()> race_retried) {
+  return std::make_unique<SqlStore>(std::move(pool), dialect, std::move(race_retried));
 }
 
 } // namespace authd::store::detail

@@ -70,8 +70,8 @@ inline SqlValue opt(const std::optional<std::int64_t>& v) { return v ? SqlValue(
 
 class SqlStore final : public CredentialStore {
 public:
-  SqlStore(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect)
-      : m_pool(std::move(pool)), m_dialect(dialect) {}
+  SqlStore(std::unique_ptr<ConnectionPool> pool, const Dialect& dialect, std::function<void()> race_retried = {})
+      : m_pool(std::move(pool)), m_dialect(dialect), m_race_retried(std::move(race_retried)) {}
 
   Result<int> migrate() override;
   Result<int> check_schema() override;
@@ -132,6 +132,7 @@ private:
 
   std::unique_ptr<ConnectionPool> m_pool;
   const Dialect& m_dialect;
+  std::function<void()> m_race_retried;
 };
 
 } // namespace authd::store::detail

@@ -292,7 +292,7 @@ bool allowed(const Account& account, std::string_view service) {
 }
 
 Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options,
-                                                    std::function<void(bool, const std::string&)> on_host_change) {
+                                                    StoreEvents events) {
   const auto timeout = std::chrono::milliseconds(options.timeout_ms);
   if (url.starts_with("sqlite:")) {
     std::string path = url.substr(7);
@@ -313,17 +313,17 @@ Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, cons
     }
     auto connect = [path, t = options.timeout_ms] { return detail::open_sqlite_connection(path, t); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
-                                  detail::k_sqlite);
+                                  detail::k_sqlite, std::move(events.race_retried));
   }
   if (url.starts_with("mariadb://") || url.starts_with("mysql://")) {
     auto target = parse_mariadb(std::string_view(url).substr(url.find("://") + 3));
     if (!target) {
       return tl::unexpected(target.error());
     }
-    auto connector = std::make_shared<detail::MariadbConnector>(std::move(*target), options.timeout_ms, std::move(on_host_change));
+    auto connector = std::make_shared<detail::MariadbConnector>(std::move(*target), options.timeout_ms, std::move(events.host_changed));
     auto connect = [connector] { return (*connector)(); };
     return detail::make_sql_store(std::make_unique<detail::ConnectionPool>(connect, options.pool_size, timeout),
-                                  detail::k_mariadb);
+                                  detail::k_mariadb, std::move(events.race_retried));
   }
   return fail(ErrorKind::invalid_input, "unknown store URL (use sqlite:///path.db or mariadb://USER:PASS@HOST/DB)");
 }

@@ -129,6 +129,20 @@ def wait_ready(n, seconds=20):
     return False
 
 
+def metric(n, line_start):
+    """The value of authd n's first /metrics line that starts with line_start, 0 when absent."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", authd_port(n), timeout=5)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    except (OSError, http.client.HTTPException):
+        return -1
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    return 0
+
+
 def parallel(jobs):
     """Runs every (function, args) at once; their results in order."""
     results = [None] * len(jobs)
@@ -166,6 +180,8 @@ def check_cas_race():
           f"{[h[:7] if h else h for h in hashes]}")
     after = [login(n, "lou", "legacy-pw-1")[0] for n in NODES]
     check("the upgraded password logs in on every authd", after == [200, 200, 200], f"{after}")
+    retried = [metric(n, "authd_store_race_retries_total") for n in NODES]
+    print(f"     lost races retried (authd_store_race_retries_total per authd): {retried}", flush=True)
 
 
 def check_admin_change_race():
@@ -243,6 +259,8 @@ def check_node_death():
     ok2 = sorted(t for t, n, right, s in seen if n == 2 and right and s == 200 and t > killed)
     gaps = [b - a for a, b in zip([killed] + ok2, ok2)]
     down = [t for t in ok2 if t < rejoined]
+    switched = metric(2, 'authd_store_host_switches_total{fallback="yes"}')
+    check("authd 2 counts its move to a fallback node (authd_store_host_switches_total)", switched >= 1, f"{switched}")
     check("authd 2 serves again within 5 s of its node's death, from another node",
           down and max(gaps[:len(down)]) < 5.0,
           f"longest wait between two logins served by authd 2: {max(gaps or [0]):.2f} s; "

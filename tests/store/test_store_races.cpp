@@ -66,7 +66,8 @@ protected:
       ++m_script.opened;
       return std::unique_ptr<SqlConnection>(std::make_unique<RacingConnection>(std::move(*inner), m_script));
     };
-    m_store = make_sql_store(std::make_unique<ConnectionPool>(connect, 2, std::chrono::milliseconds(2000)), k_sqlite);
+    m_store = make_sql_store(std::make_unique<ConnectionPool>(connect, 2, std::chrono::milliseconds(2000)), k_sqlite,
+                             [this] { ++m_retried; });
     ASSERT_TRUE(m_store->migrate());
     auto id = m_store->create({"rey", "5f4dcc3b5aa765d61d8327deb882cf99", true, {}, {}, {}, {}}, event("create"));
     ASSERT_TRUE(id);
@@ -87,6 +88,7 @@ protected:
   Script m_script;
   std::unique_ptr<CredentialStore> m_store;
   std::int64_t m_id = 0;
+  int m_retried = 0; // race_retried calls: what authd counts as authd_store_race_retries_total
 };
 
 constexpr std::string_view k_old = "5f4dcc3b5aa765d61d8327deb882cf99";
@@ -101,6 +103,7 @@ TEST_F(StoreRaces, ACasThatLosesToAnotherNodesWriteReportsTheLostRaceAndKeepsThe
   EXPECT_EQ(stored(), m_script.winner_hash);
   EXPECT_EQ(upgrades(), 0U) << "the lost attempt's event was rolled back with it";
   EXPECT_EQ(m_script.commits - before, 2) << "one lost commit, one retry (whose CAS matched nothing)";
+  EXPECT_EQ(m_retried, 1) << "the retry is told (counted)";
 }
 
 TEST_F(StoreRaces, ALostRaceWithoutAWinnerIsRunAgainUntilItCommits) {
@@ -110,6 +113,7 @@ TEST_F(StoreRaces, ALostRaceWithoutAWinnerIsRunAgainUntilItCommits) {
   EXPECT_TRUE(*won);
   EXPECT_EQ(stored(), "$2y$04$fresh");
   EXPECT_EQ(upgrades(), 1U) << "exactly one event for the one write that committed";
+  EXPECT_EQ(m_retried, 3) << "three lost commits, three retries told";
 }
 
 TEST_F(StoreRaces, RacesAreRetriedABoundedNumberOfTimesThenATemporaryFailure) {
@@ -119,6 +123,7 @@ TEST_F(StoreRaces, RacesAreRetriedABoundedNumberOfTimesThenATemporaryFailure) {
   ASSERT_FALSE(won);
   EXPECT_EQ(won.error().kind, ErrorKind::temporary) << "never a wrong answer, never a success";
   EXPECT_EQ(m_script.commits - before, 6);
+  EXPECT_EQ(m_retried, 5) << "six attempts: five retries told, the last failure is the answer";
   m_script.lose_commits = 0;
   EXPECT_EQ(stored(), k_old);
   // An admin change and a familiar source go through the same retry.

@@ -185,11 +185,18 @@ struct StoreOptions {
 // Opens a store from a URL (CONTRACT.md): sqlite:///abs/path.db, sqlite:relative/path.db,
 // mariadb://USER:PASS@HOST:PORT/DB, mariadb://USER:PASS@localhost/DB?socket=/path.
 // Opening does not connect to MariaDB yet (a down server is a temporary error on first use).
-// on_host_change (several MariaDB hosts): told, on the connecting thread, each time the store
-// starts using another host, with which and why, and whether it is a fallback (not the first
-// host, or no node synced). authd logs it; unset, nothing is said.
+// What a store tells its owner as it goes (authd logs and counts it; unset, nothing is said).
+// Called on the thread that met it.
+struct StoreEvents {
+  // Several MariaDB hosts: the store starts using another host, with which and why, and whether
+  // it is a fallback (not the first host, or no node synced).
+  std::function<void(bool fallback, const std::string& line)> host_changed;
+  // A transaction lost a race to a concurrent write (a Galera certification failure, a deadlock)
+  // and is run again.
+  std::function<void()> race_retried;
+};
 Result<std::unique_ptr<CredentialStore>> open_store(const std::string& url, const StoreOptions& options,
-                                                    std::function<void(bool, const std::string&)> on_host_change = {});
+                                                    StoreEvents events = {});
 
 // Runs one SELECT on another (legacy) database given by a store URL — authctl import --sql.
 // Each row arrives as text or NULL. The statement is prepared; nothing is interpolated.
