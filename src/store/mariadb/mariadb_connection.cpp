@@ -149,11 +149,11 @@ public:
     ready = node->ready_only();
     m_host.degraded = allow_degraded && ready;
     const bool ok = node->synced() || m_host.degraded;
-    m_host.checked(ok);
-    if (!ok) {
+    if (!ok) { // counted as this host's failure once, by the connector that asked for the connection
       return fail(ErrorKind::temporary, "mariadb: " + m_host.name() + " is not a synced Galera node (wsrep_ready " +
                                             node->ready + ", wsrep_local_state " + node->state + ")");
     }
+    m_host.checked(true);
     return {};
   }
 

@@ -1,0 +1,79 @@
+// The bounded executors under the core (the two verify lanes, the verify pool) and the metrics
+// registry's bound on client-chosen labels.
+#include <atomic>
+#include <future>
+#include <latch>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core_fixture.hpp"
+
+namespace authd::core {
+namespace {
+
+TEST(Metrics, ClientChosenLabelsCannotGrowItWithoutBound) {
+  Metrics m;
+  for (int i = 0; i < 5000; ++i) {
+    m.add("authd_logins_total", {{"service", "svc" + std::to_string(i)}, {"outcome", "rejected"}});
+  }
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "svc1"}, {"outcome", "rejected"}}), 1);
+  const std::string text = m.render();
+  EXPECT_LT(text.size(), 200000u);
+  EXPECT_NE(text.find("authd_logins_total{overflow=\"true\"} 4000"), std::string::npos);
+}
+
+TEST(LanedExecutor, PriorityFirstAndSuspectsCannotTakeEveryThread) {
+  LanedExecutor exec(2, 8, 1);
+  std::latch release(1);
+  std::atomic<int> suspects_running{0}, peak{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(exec.submit(Lane::suspect, [&] {
+      peak = std::max(peak.load(), ++suspects_running);
+      release.wait();
+      --suspects_running;
+      ++done;
+    }));
+  }
+  std::latch ran(1);
+  ASSERT_TRUE(exec.submit(Lane::priority, [&] { ran.count_down(); }));
+  ran.wait(); // the reserved thread serves the priority lane while suspects block the other
+  EXPECT_EQ(peak.load(), 1);
+  release.count_down();
+  while (done < 4) {
+    std::this_thread::yield();
+  }
+  int refused = 0;
+  for (int i = 0; i < 12; ++i) { // one thread for suspects, 8 places: some of 12 slow jobs are refused
+    refused += exec.submit(Lane::suspect, [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }) ? 0 : 1;
+  }
+  EXPECT_GT(refused, 0) << "a full suspect lane refuses";
+  EXPECT_TRUE(exec.submit(Lane::priority, [] {})) << "while the priority lane still takes work";
+}
+
+TEST(VerifyPool, FullQueueFailsFastWithATemporaryError) {
+  VerifyPool pool(1, 1);
+  std::latch release(1);
+  std::latch started(1);
+  auto busy = std::async(std::launch::async, [&] {
+    return pool.run([&] {
+      started.count_down();
+      release.wait();
+    });
+  });
+  started.wait(); // the only thread is busy
+  auto queued = std::async(std::launch::async, [&] { return pool.run([] {}); });
+  while (pool.queued() < 1) {
+    std::this_thread::yield();
+  }
+  auto refused = pool.run([] {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::temporary);
+  release.count_down();
+  EXPECT_TRUE(busy.get());
+  EXPECT_TRUE(queued.get());
+}
+
+} // namespace
+} // namespace authd::core
