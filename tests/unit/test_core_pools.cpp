@@ -36,10 +36,13 @@ TEST(LanedExecutor, PriorityFirstAndSuspectsCannotTakeEveryThread) {
       ++done;
     }));
   }
+  while (suspects_running.load() == 0) { // a suspect holds its thread (the one not reserved)
+    std::this_thread::yield();
+  }
   std::latch ran(1);
   ASSERT_TRUE(exec.submit(Lane::priority, [&] { ran.count_down(); }));
   ran.wait(); // the reserved thread serves the priority lane while suspects block the other
-  EXPECT_EQ(peak.load(), 1);
+  EXPECT_EQ(peak.load(), 1) << "suspects never took the reserved thread";
   release.count_down();
   while (done < 4) {
     std::this_thread::yield();

@@ -2,6 +2,7 @@
 // failures, familiar sources a stranger cannot spoil, the verify lanes it picks, bounded tables.
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
