@@ -77,7 +77,9 @@ public:
   }
 
   void drain(std::chrono::milliseconds grace) override {
-    if (phase != Phase::reading || grace.count() == 0) {
+    beast::error_code unknown;
+    const bool on_its_way = phase == Phase::reading || (phase == Phase::idle && m_socket.available(unknown) > 0);
+    if (!on_its_way || grace.count() == 0) {
       return close("shutdown");
     }
     m_timer.expires_after(grace);
@@ -156,8 +158,9 @@ private:
   void update_phase() {
     const bool busy = m_conversation.pending() > 0;
     const Phase want = busy ? Phase::busy : (!m_in.empty() || !m_conversation.ready()) ? Phase::reading : Phase::idle;
-    if (want == Phase::idle && m_listener.impl.draining) {
-      return close("shutdown"); // its last answer is out; nothing more will be taken
+    beast::error_code ec;
+    if (want == Phase::idle && m_listener.impl.draining && m_socket.available(ec) == 0) {
+      return close("shutdown"); // its last answer is out, no line on its way: nothing more is taken
     }
     if (want != phase) {
       m_listener.set_phase(this, want);

@@ -103,8 +103,9 @@ private:
 
   void wait_request() {
     const bool draining = m_listener.impl.draining;
-    if (draining && m_served > 0) {
-      return close(nullptr);
+    beast::error_code unknown;
+    if (draining && m_served > 0 && m_buffer.size() == 0 && m_socket.available(unknown) == 0) {
+      return close(nullptr); // answered, nothing more on the way: a pipelined request is served
     }
     if (m_buffer.size() > 0) {
       return read_head(); // a pipelined request is already here
@@ -132,7 +133,11 @@ private:
     m_parser.emplace();
     m_parser->header_limit(static_cast<std::uint32_t>(m_limits->max_header_bytes));
     m_parser->body_limit(m_limits->max_body_bytes);
-    arm(seconds(m_limits->header_timeout_s), [this] { close("header_timeout"); });
+    if (m_listener.impl.draining) { // a request already on its way gets the grace, no more
+      arm(m_listener.drain_grace(), [this] { close("shutdown"); });
+    } else {
+      arm(seconds(m_limits->header_timeout_s), [this] { close("header_timeout"); });
+    }
     http::async_read_header(m_socket, m_buffer, *m_parser,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
   }
