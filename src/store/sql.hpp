@@ -138,6 +138,8 @@ public:
 private:
   Result<std::unique_ptr<SqlConnection>> attempt(std::size_t i, bool allow_degraded, bool& ready);
   void serving(std::size_t i, const std::string& why);
+  std::string passed_over(std::size_t serving, std::chrono::steady_clock::time_point now, const std::vector<bool>& tried,
+                          std::string why);
 
   MariadbTarget m_target;
   int m_timeout_ms;

@@ -277,6 +277,19 @@ def authd_connections(n):
     return node_sql(n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'authd' AND TIME < 1")
 
 
+def wait_own_node(n, seconds):
+    """(connections, seconds waited): authd n's recent connections to its own node, waited for
+    up to `seconds` while it serves from another one. A node that failed (a donor of the rejoined
+    node's IST, say) is skipped for up to 60 s, and a connection to a fallback node retires after
+    10 s, so coming back takes up to ~70 s; it is the right node, not the time, under test."""
+    start = time.time()
+    while True:
+        got = authd_connections(n)
+        if got not in (None, "0") or time.time() - start > seconds:
+            return got, time.time() - start
+        time.sleep(0.5)
+
+
 def check_desynced_node():
     """A node that is up but not synced (wsrep_desync: state 2) gets no authd logins; when it is
     synced again its authd comes back to it (a fallback connection retires after 10 s)."""
@@ -290,24 +303,25 @@ def check_desynced_node():
 
     t = threading.Thread(target=load)
     t.start()
-    time.sleep(1)
-    before = authd_connections(3)
+    cluster("wait-synced", "3", "30")
+    before, waited_before = wait_own_node(3, 75)
     node_sql(3, "SET GLOBAL wsrep_desync = ON")
     time.sleep(3)
     state = node_sql(3, "SHOW STATUS LIKE 'wsrep_local_state'")
     during = authd_connections(3)
     node_sql(3, "SET GLOBAL wsrep_desync = OFF")
     cluster("wait-synced", "3", "30")
-    time.sleep(12)
-    after = authd_connections(3)
+    after, waited_after = wait_own_node(3, 75)
     stop.set()
     t.join()
-    check("authd 3 uses its own node while it is synced", before not in (None, "0"), f"{before} connections")
+    check("authd 3 uses its own node while it is synced", before not in (None, "0"),
+          f"{before} connections, after {waited_before:.1f} s")
     check("a desynced node (wsrep_local_state 2) is left within seconds: no authd statement runs there", during == "0",
           f"state {state}, {during} authd connections")
     check("logins through authd 3 go on meanwhile", seen and all(s == 200 for s in seen),
           f"{len(seen)} logins, statuses {sorted(set(seen))}")
-    check("synced again, authd 3 comes back to its own node", after not in (None, "0"), f"{after} connections")
+    check("synced again, authd 3 comes back to its own node", after not in (None, "0"),
+          f"{after} connections, after {waited_after:.1f} s")
 
 
 def check_no_node_synced():
@@ -359,6 +373,18 @@ def check_familiar_sources():
     check("the familiar source is one row, the same on every node", rows == ["1", "1", "1"], f"{rows}")
 
 
+def check_switches_say_why():
+    """Every move to a host that is not an authd's first says why in its log line: the failure
+    seen, or that the nearer host is skipped after an earlier one (such a line once said nothing)."""
+    unexplained = []
+    for n in NODES:
+        with open(f"{TMP}/authd{n}.log", errors="replace") as f:
+            for line in f:
+                if "store: connected to" in line and "(the first host)" not in line and "; " not in line:
+                    unexplained.append(line.strip())
+    check("every switch to a fallback host says why", not unexplained, "; ".join(unexplained[:3]))
+
+
 def main():
     with open(f"{TMP}/db-password", "w") as f:
         f.write("authdpw\n")
@@ -380,6 +406,7 @@ def main():
         check_desynced_node()
         check_no_node_synced()
         check_one_node_refuses_authd()
+        check_switches_say_why()
     finally:
         for p in PROCS.values():
             p.terminate()

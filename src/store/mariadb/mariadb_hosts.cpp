@@ -46,6 +46,12 @@ bool MariadbConnector::Health::failed_before(std::size_t i) {
   return hosts[i].failures > 0;
 }
 
+long MariadbConnector::Health::skipped_for(std::size_t i, Clock::time_point now) {
+  std::lock_guard lock(mutex);
+  const auto until = hosts[i].skip_until;
+  return until > now ? std::chrono::ceil<std::chrono::seconds>(until - now).count() : 0;
+}
+
 void MariadbConnector::Health::failed(std::size_t i, std::uint64_t seen) {
   std::lock_guard lock(mutex);
   Host& h = hosts[i];
@@ -98,20 +104,40 @@ void MariadbConnector::serving(std::size_t i, const std::string& why) {
   }
 }
 
+namespace {
+void add(std::string& why, const std::string& what) { why += (why.empty() ? "" : "; ") + what; }
+} // namespace
+
+// Why the nearer hosts were passed over although this call did not try them: skipped after an
+// earlier failure (for the log line of a switch).
+std::string MariadbConnector::passed_over(std::size_t serving, Clock::time_point now, const std::vector<bool>& tried,
+                                          std::string why) {
+  for (std::size_t j = 0; j < serving; ++j) {
+    if (const long s = tried[j] ? 0 : m_health->skipped_for(j, now); s > 0) {
+      add(why, m_target.hosts[j].name() + " is skipped for " + std::to_string(s) + " s more after a failure");
+    }
+  }
+  return why;
+}
+
 Result<std::unique_ptr<SqlConnection>> MariadbConnector::operator()() {
   std::string why; // every host's failure: for the error, and the log line of a switch
   std::vector<std::size_t> ready_nodes;
   bool all_permanent = true;
   bool tried = false;
-  for (const std::size_t i : m_health->order(Clock::now())) {
+  std::vector<bool> seen(m_target.hosts.size()); // tried, or noted as probed, by this call
+  const auto now = Clock::now();
+  for (const std::size_t i : m_health->order(now)) {
+    seen[i] = true;
     if (!m_health->begin_try(i)) {
+      add(why, m_target.hosts[i].name() + " is being probed by another request");
       continue;
     }
     bool ready = false;
     auto conn = attempt(i, false, ready);
     m_health->end_try(i);
     if (conn) {
-      serving(i, why);
+      serving(i, passed_over(i, now, seen, why));
       return conn;
     }
     tried = true;
@@ -121,7 +147,7 @@ Result<std::unique_ptr<SqlConnection>> MariadbConnector::operator()() {
     if (ready) {
       ready_nodes.push_back(i);
     }
-    why += (why.empty() ? "" : "; ") + conn.error().message;
+    add(why, conn.error().message);
   }
   for (const std::size_t i : ready_nodes) {
     bool ready = false;

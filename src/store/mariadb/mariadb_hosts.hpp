@@ -31,6 +31,8 @@ struct MariadbConnector::Health {
   bool begin_try(std::size_t i);
   void end_try(std::size_t i);
   bool failed_before(std::size_t i);
+  // Whole seconds host i is still skipped for after a failure (0: not skipped).
+  long skipped_for(std::size_t i, Clock::time_point now);
   // A failure seen by a connection of `epoch` (or a connect): counted once per epoch.
   void failed(std::size_t i, std::uint64_t epoch);
   // A connection made; true when it is another host than the last one (worth a log line).
