@@ -97,8 +97,7 @@ AuthResult AuthService::reject(const AuthRequest& r, const policy::HashPolicy& p
   } else {
     m_throttle.failure(source, user, m_throttle.pair_hash(user, password), std::chrono::steady_clock::now());
   }
-  m_metrics.add("authd_logins_total", {{"service", std::string(r.service.empty() ? k_default_service : r.service)},
-                                        {"scheme", "none"}, {"outcome", to_string(res.status)}});
+  m_metrics.login(r.service.empty() ? k_default_service : std::string_view(r.service), "none", to_string(res.status));
   log(r, res, why);
   return res;
 }
@@ -187,7 +186,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     res.scheme = "cached";
     res.account = account;
     m_metrics.add("authd_cache_hits_total", {});
-    m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "cached"}, {"outcome", "ok"}});
+    m_metrics.login(service, "cached", "ok");
     log(r, res, "");
     return res;
   }
@@ -212,7 +211,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     m_throttle.failure(source, *name, m_throttle.pair_hash(*name, r.password), std::chrono::steady_clock::now());
     res.status = AuthStatus::rejected;
     res.user.clear();
-    m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "none"}, {"outcome", to_string(res.status)}});
+    m_metrics.login(service, "none", to_string(res.status));
     log(r, res, "main password not accepted for this service");
     return res;
   }
@@ -236,8 +235,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
   }
   // The scheme only once the password was right: a rejected login is labelled like an unknown
   // user's, so /metrics does not tell accounts (or their hash schemes) from made-up names.
-  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", outcome->matched ? res.scheme : "none"},
-                                        {"outcome", to_string(res.status)}});
+  m_metrics.login(service, outcome->matched ? res.scheme : "none", to_string(res.status));
   log(r, res, "");
   return res;
 }
@@ -282,7 +280,7 @@ std::optional<AuthResult> AuthService::app_password_login(const AuthRequest& r, 
       m_metrics.add("authd_store_errors_total", {{"op", "app_password_used"}});
     }
   }
-  m_metrics.add("authd_logins_total", {{"service", service}, {"scheme", "app_password"}, {"outcome", to_string(res.status)}});
+  m_metrics.login(service, "app_password", to_string(res.status));
   log(r, res, "");
   return res;
 }

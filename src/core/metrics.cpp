@@ -82,6 +82,27 @@ void Metrics::add(const std::string& name, const Labels& labels, double value) {
   series(f, labels) += value;
 }
 
+std::string Metrics::service_label(std::string_view service, bool succeeded) {
+  if (m_proven.find(service) != m_proven.end()) {
+    return std::string(service);
+  }
+  if (succeeded && m_proven.size() < k_proven_services) {
+    m_unproven.erase(std::string(service));
+    return *m_proven.emplace(service).first;
+  }
+  if (!succeeded && (m_unproven.find(service) != m_unproven.end() || m_unproven.size() < k_unproven_services)) {
+    return *m_unproven.emplace(service).first;
+  }
+  return "other";
+}
+
+void Metrics::login(std::string_view service, std::string_view scheme, std::string_view outcome) {
+  std::lock_guard lock(m_mutex);
+  Family& f = m_families["authd_logins_total"];
+  series(f, {{"service", service_label(service, outcome == "ok")}, {"scheme", std::string(scheme)},
+             {"outcome", std::string(outcome)}}) += 1;
+}
+
 void Metrics::set(const std::string& name, const Labels& labels, double value) {
   std::lock_guard lock(m_mutex);
   Family& f = m_families[name];

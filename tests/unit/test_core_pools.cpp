@@ -23,6 +23,28 @@ TEST(Metrics, ClientChosenLabelsCannotGrowItWithoutBound) {
   EXPECT_NE(text.find("authd_logins_total{overflow=\"true\"} 4000"), std::string::npos);
 }
 
+// A client flooding wrong logins under invented service names fills the budget first; the real
+// service that then logs someone in still gets its own series, for its successes and failures.
+TEST(Metrics, InventedServiceNamesCannotCrowdOutARealService) {
+  Metrics m;
+  for (int i = 0; i < 2000; ++i) {
+    m.login("made-up-" + std::to_string(i), "none", "rejected");
+  }
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "made-up-0"}, {"scheme", "none"}, {"outcome", "rejected"}}), 1);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "made-up-31"}, {"scheme", "none"}, {"outcome", "rejected"}}), 1);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "made-up-32"}, {"scheme", "none"}, {"outcome", "rejected"}}), 0);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "other"}, {"scheme", "none"}, {"outcome", "rejected"}}), 1968);
+  m.login("imap", "none", "rejected"); // not yet seen succeed: past the budget it is "other" too
+  m.login("imap", "bcrypt", "ok");
+  m.login("imap", "none", "rejected");
+  m.login("made-up-5", "bcrypt", "ok"); // a name with a success keeps its series
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "imap"}, {"scheme", "bcrypt"}, {"outcome", "ok"}}), 1);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "imap"}, {"scheme", "none"}, {"outcome", "rejected"}}), 1);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "other"}, {"scheme", "none"}, {"outcome", "rejected"}}), 1969);
+  EXPECT_EQ(m.value("authd_logins_total", {{"service", "made-up-5"}, {"scheme", "bcrypt"}, {"outcome", "ok"}}), 1);
+  EXPECT_EQ(m.render().find("overflow"), std::string::npos) << "34 names and other: far from the series budget";
+}
+
 TEST(LanedExecutor, PriorityFirstAndSuspectsCannotTakeEveryThread) {
   LanedExecutor exec(2, 8, 1);
   std::latch release(1);
