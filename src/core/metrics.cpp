@@ -17,7 +17,7 @@ constexpr Known k_known[] = {
     {"authd_throttled_total", "counter", "Logins answered 'throttled' (429) without hashing: the wait exceeded hold_max_ms"},
     {"authd_throttle_delayed_total", "counter", "Throttled logins whose answer was held for the penalty, then verified"},
     {"authd_verify_shed_total", "counter", "Logins refused (temporary failure) because their verify lane was full, by lane"},
-    {"authd_http_connections", "gauge", "Open HTTP connections by listener"},
+    {"authd_http_connections", "gauge", "Open client connections by listener (HTTP, and the Dovecot auth protocol listeners too)"},
     {"authd_http_connections_refused_total", "counter", "Connections refused at accept, by reason (full, per_peer)"},
     {"authd_http_connections_closed_total", "counter", "Connections closed by authd before the client, by reason"},
     {"authd_store_errors_total", "counter", "Store operations that failed, by operation"},
