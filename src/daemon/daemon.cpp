@@ -167,6 +167,21 @@ void reload(const Options& options, config::Config& running, core::AuthService& 
   ::sd_notify(0, "READY=1");
 }
 
+const char* signal_name(int sig) { return sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+// Signals that arrive while the front ends drain are named, not acted on: the stop is under way
+// and ends within the drain bound whatever else is asked (systemd's SIGKILL is the hard stop).
+void name_signals_while_stopping(const sigset_t& signals, const std::atomic<bool>& stopped) {
+  while (!stopped) {
+    timespec tick{0, 100'000'000};
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &tick);
+    if (sig > 0) {
+      spdlog::info("{} while stopping: ignored, the stop is under way", signal_name(sig));
+    }
+  }
+}
+
 int serve(const Options& options, config::Config cfg) {
   const std::vector<std::string> listen = cfg.http.listen;
   const rlim_t fds = raise_fd_limit();
@@ -242,7 +257,7 @@ int serve(const Options& options, config::Config cfg) {
       reload(options, cfg, service, fronts);
       gauge_s = cfg.core.gauge_refresh_s;
     } else if (sig == SIGTERM || sig == SIGINT) {
-      spdlog::info("{}: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      spdlog::info("{}: stopping after in-flight requests", signal_name(sig));
       break;
     }
   }
@@ -252,11 +267,15 @@ int serve(const Options& options, config::Config cfg) {
     stopping = true;
   }
   cv.notify_all();
+  std::atomic<bool> stopped{false};
+  std::thread late_signals([&] { name_signals_while_stopping(signals, stopped); });
   http.stop();
   dovecot.stop();
   web.stop();
   migrator.join();
   gauges.join();
+  stopped = true;
+  late_signals.join();
   spdlog::info("authd stopped");
   return fatal ? 1 : 0;
 }
