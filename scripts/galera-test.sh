@@ -10,7 +10,7 @@
 set -euo pipefail
 GALERA_DIR=${GALERA_DIR:-${TMPDIR:-/tmp}/authd-test-galera}
 GALERA_PORT=${GALERA_PORT:-24400}
-PROVIDER=/usr/lib/galera/libgalera_smm.so
+SRC_CNF=$(cd "$(dirname "$0")/.." && pwd)/contrib/galera/60-galera.cnf
 
 port() { echo $((GALERA_PORT + 10 * $1 + ${2:-0})); }
 dir() { echo "$GALERA_DIR/node$1"; }
@@ -35,10 +35,11 @@ syslog_sink() {
 write_cnf() {
   local n=$1 peers="" i
   for i in 1 2 3; do peers+="${peers:+,}127.0.0.1:$(port "$i" 1)"; done
-  # Only options mariadb-backup also understands (its SST script hands them on). A dead node
-  # stalls every commit and causal read of the cluster until it is suspected and evicted:
-  # evs.suspect_timeout 3 s instead of 5 (README, "Scale-out").
+  # The shipped server settings (contrib/galera/60-galera.cnf), then what differs for three nodes
+  # on one loopback: addresses, ports, paths, the SST user (the last value of a key wins, for
+  # mariadbd and for the SST script alike). Only options mariadb-backup also understands.
   cat >"$(cnf "$n")" <<CNF
+!include $SRC_CNF
 [mysqld]
 datadir=$(dir "$n")/data
 socket=$(sock "$n")
@@ -50,19 +51,13 @@ skip-name-resolve
 max-connections=300
 character-set-server=utf8mb4
 collation-server=utf8mb4_unicode_ci
-binlog_format=ROW
-default_storage_engine=InnoDB
-innodb_autoinc_lock_mode=2
 innodb_flush_log_at_trx_commit=2
-wsrep_on=ON
-wsrep_provider=$PROVIDER
 wsrep_cluster_name=authd_test
 wsrep_cluster_address=gcomm://$peers
 wsrep_node_name=node$n
 wsrep_node_address=127.0.0.1:$(port "$n" 1)
 wsrep_provider_options=gmcast.listen_addr=tcp://127.0.0.1:$(port "$n" 1);ist.recv_addr=127.0.0.1:$(port "$n" 2);gcache.size=64M;evs.suspect_timeout=PT3S
 wsrep_sst_receive_address=127.0.0.1:$(port "$n" 3)
-wsrep_sst_method=mariabackup
 wsrep_sst_auth=root:
 CNF
 }

@@ -393,6 +393,10 @@ def main():
         if not check("a three-node Galera cluster starts on loopback", r.returncode == 0,
                      (r.stdout + r.stderr).strip()[-600:]):
             return
+        shipped = [node_sql(n, "SELECT @@binlog_format, @@innodb_autoinc_lock_mode, @@wsrep_sst_method, @@wsrep_provider")
+                   for n in NODES]
+        check("the nodes run on contrib/galera/60-galera.cnf (only addresses and paths overridden)",
+              all(v == "ROW\t2\tmariabackup\t/usr/lib/galera/libgalera_smm.so" for v in shipped), f"{shipped}")
         node_sql(1, "DROP DATABASE IF EXISTS authd_galera; CREATE DATABASE authd_galera CHARACTER SET utf8mb4")
         m = authctl(1, "db", "migrate")
         check("authctl db migrate on the cluster", m.returncode == 0, m.stderr.strip())

@@ -13,7 +13,7 @@ case "$UNITDIR" in /*) UNITDIR=$DEST$UNITDIR ;; *) UNITDIR=$DEST/$UNITDIR ;; esa
 case "$TMPFILESDIR" in /*) TMPFILESDIR=$DEST$TMPFILESDIR ;; *) TMPFILESDIR=$DEST/$TMPFILESDIR ;; esac
 want=(sbin/authd sbin/authctl bin/authd-checkpassword share/doc/authd/README.md
       share/doc/authd/ARCHITECTURE.md share/doc/authd/examples/authd.toml.example
-      share/doc/authd/examples/dovecot/10-auth-authd.conf)
+      share/doc/authd/examples/dovecot/10-auth-authd.conf share/doc/authd/examples/galera/60-galera.cnf)
 [ "$WITH_MAN" = ON ] && want+=(share/man/man8/authd.8 share/man/man8/authctl.8
                                share/man/man8/authd-checkpassword.8 share/man/man5/authd.toml.5)
 bad=0
