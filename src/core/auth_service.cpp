@@ -74,9 +74,9 @@ void AuthService::log(const AuthRequest& r, const AuthResult& res, const char* d
               *detail != '\0' ? " detail=" : "", detail);
 }
 
-Status AuthService::verify(const std::function<void()>& job, Lane lane) {
+Status AuthService::verify(const std::function<void()>& job, Lane lane, std::string_view source) {
   const auto started = std::chrono::steady_clock::now();
-  auto ok = m_pool.run(job, lane);
+  auto ok = m_pool.run(job, lane, source);
   if (!ok) {
     m_metrics.add("authd_verify_queue_full_total", {});
     m_metrics.add("authd_verify_shed_total", {{"lane", to_string(lane)}});
@@ -91,7 +91,7 @@ AuthResult AuthService::reject(const AuthRequest& r, const policy::HashPolicy& p
                                SecretView password, const char* why, const std::string& source, Lane lane) {
   AuthResult res;
   res.status = AuthStatus::rejected;
-  if (!verify([&] { policy.dummy_verify(password); }, lane)) {
+  if (!verify([&] { policy.dummy_verify(password); }, lane, source)) {
     res.status = AuthStatus::tempfail;
     why = "verify queue full";
   } else {
@@ -191,7 +191,7 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   Result<policy::VerifyOutcome> outcome = fail(ErrorKind::internal, "not run");
-  if (!verify([&] { outcome = policy->verify_and_update(r.password, account.password_hash, true); }, lane)) {
+  if (!verify([&] { outcome = policy->verify_and_update(r.password, account.password_hash, true); }, lane, source)) {
     res.status = AuthStatus::tempfail;
     log(r, res, "verify queue full");
     return res;

@@ -4,8 +4,9 @@ namespace authd::core {
 
 const char* to_string(Lane lane) noexcept { return lane == Lane::priority ? "priority" : "suspect"; }
 
+// A client may keep 1/16 of a lane waiting once the lane is half full (4 of the default 64).
 LanedExecutor::LanedExecutor(int threads, std::size_t capacity, int max_suspect)
-    : m_capacity(capacity < 1 ? 1 : capacity) {
+    : m_queue{FairQueue(capacity, capacity / 16), FairQueue(capacity, capacity / 16)} {
   if (threads < 1) {
     threads = static_cast<int>(std::thread::hardware_concurrency());
     threads = threads < 1 ? 1 : threads;
@@ -27,14 +28,12 @@ LanedExecutor::~LanedExecutor() {
   }
 }
 
-bool LanedExecutor::submit(Lane lane, std::function<void()> job) {
+bool LanedExecutor::submit(Lane lane, std::function<void()> job, std::string_view key) {
   {
     std::lock_guard lock(m_mutex);
-    auto& q = m_queue[static_cast<int>(lane)];
-    if (m_stopping || q.size() >= m_capacity) {
+    if (m_stopping || !m_queue[static_cast<int>(lane)].push(key, std::move(job))) {
       return false;
     }
-    q.push_back(std::move(job));
   }
   m_ready.notify_one();
   return true;
@@ -46,12 +45,15 @@ std::size_t LanedExecutor::queued(Lane lane) const {
 }
 
 void LanedExecutor::discard_queued() {
-  std::deque<std::function<void()>> dropped[2];
+  std::vector<std::function<void()>> dropped; // destroyed outside the lock
   {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
-    dropped[0].swap(m_queue[0]);
-    dropped[1].swap(m_queue[1]);
+    for (FairQueue& q : m_queue) {
+      while (!q.empty()) {
+        dropped.push_back(q.pop());
+      }
+    }
   }
   m_ready.notify_all();
 }
@@ -71,9 +73,7 @@ void LanedExecutor::work() {
         return; // stopping and drained
       }
       suspect = m_queue[0].empty();
-      auto& q = m_queue[suspect ? 1 : 0];
-      job = std::move(q.front());
-      q.pop_front();
+      job = m_queue[suspect ? 1 : 0].pop();
       m_suspect_running += suspect ? 1 : 0;
     }
     job();

@@ -5,7 +5,7 @@
 
 namespace authd::core {
 
-Status VerifyPool::run(const std::function<void()>& job, Lane lane) {
+Status VerifyPool::run(const std::function<void()>& job, Lane lane, std::string_view key) {
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
@@ -18,7 +18,7 @@ Status VerifyPool::run(const std::function<void()>& job, Lane lane) {
     std::lock_guard lock(m);
     done = true;
     cv.notify_one();
-  });
+  }, key);
   if (!queued) {
     return fail(ErrorKind::temporary, "verify queue full");
   }

@@ -6,7 +6,9 @@
 - CANCEL does not lift the bound on logins in flight per connection;
 - a flood of idle connections (past the open-file limit) neither takes HTTP logins away nor new
   Dovecot logins: full listeners close their longest-idle connections;
-- framing: a 16 KiB line is taken, a longer one closes the connection.
+- framing: a 16 KiB line is taken, a longer one closes the connection;
+- one client (one rip) keeping hundreds of right-password logins of its own account in flight over
+  several connections does not get another client's logins refused (closed: 454 for Postfix).
 
 usage: dovecot_auth_hostile_test.py BIN_DIR SRC_DIR BASE_PORT     (uses BASE_PORT .. BASE_PORT+1)
 """
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BIN, SRC, BASE_PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -165,6 +168,43 @@ try:
     c.send("X" * 16385)
     check("a longer one closes the connection", c.line(5) is None)
     c.close()
+
+    slow = subprocess.run([f"{BIN}/authctl", "--config", conf, "hash", "new", "--cost", "10"], input="own-pw\n",
+                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([f"{BIN}/authctl", "--config", conf, "user", "add", "mallory", "--hash", slow], check=True,
+                   capture_output=True)
+    stop, flood_closed = threading.Event(), [0]
+
+    def flooder():
+        while not stop.is_set():
+            try:
+                fc = Client(dsock)
+                for i in range(1, 31):
+                    fc.send(f"AUTH\t{i}\tPLAIN\tservice=smtp\trip=203.0.113.66\tresp={plain('mallory', 'own-pw')}")
+                while fc.line(10) is not None:
+                    pass
+                flood_closed[0] += 1
+                fc.close()
+            except OSError:
+                flood_closed[0] += 1
+
+    floods = [threading.Thread(target=flooder) for _ in range(6)]
+    [t.start() for t in floods]
+    time.sleep(1.0)
+    probes = []
+    for i in range(20):
+        try:
+            pc = Client(dsock)
+            pc.send(f"AUTH\t1\tPLAIN\tservice=smtp\trip=198.51.100.7\tresp={plain('alice', 'pw')}")
+            probes.append(pc.line(15))
+            pc.close()
+        except OSError as e:
+            probes.append(str(e))
+        time.sleep(0.1)
+    stop.set()
+    [t.join() for t in floods]
+    check("one client with 6 x 30 right-password logins in flight: another client's 20 logins all OK",
+          all(a == "OK\t1\tuser=alice" for a in probes), f"{sorted(set(map(repr, probes)))}")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))

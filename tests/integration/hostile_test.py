@@ -7,7 +7,7 @@ made-up names through loopback, rotated X-Forwarded-For / remote_ip from an untr
 repeated vs. distinct wrong passwords, chunked-body and header floods against authd's RSS,
 pipelining, metric labels and the bearer token, SIGTERM with slow clients.
 
-usage: hostile_test.py BIN_DIR SRC_DIR BASE_PORT     (uses BASE_PORT .. BASE_PORT+3)
+usage: hostile_test.py BIN_DIR SRC_DIR BASE_PORT     (uses BASE_PORT .. BASE_PORT+5)
 Python 3 standard library only. Prints one "ok"/"FAIL" line per check, then
 "HOSTILE CLIENTS: PASS" or "HOSTILE CLIENTS: FAIL (n)"; exits non-zero on any failure.
 
@@ -746,7 +746,10 @@ def check_listener_full(c):
         s = connect(c.tcp, timeout=0.5)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: authd\r\nX-Slow: ")
         slow.append(s)
-    time.sleep(1.5)  # they have been sending their heads for over a second now
+    time.sleep(0.2)  # all 16 fresh: none can be closed to make room yet
+    got = raw(c.tcp, build("GET", "/v1/basic", {"Authorization": basic_header("alice", PASSWORDS["alice"])}))
+    check("a newcomer refused by the full listener reads the 503, not a reset", got == 503, repr(got))
+    time.sleep(1.3)  # they have been sending their heads for over a second now
     answers = [basic(c.tcp, "alice", PASSWORDS["alice"]).status for _ in range(5)]
     check("listener full of slow heads: logins still answered 200", answers == [200] * 5, repr(answers))
     evicted = metric(c.metrics(), 'authd_http_connections_closed_total{reason="slow_evicted"}')
@@ -773,6 +776,41 @@ def check_per_peer_cap(u):
         s.close()
 
 
+def check_fair_share(f):
+    """15. One client keeping many right-password logins of its own account in flight (it is never
+    throttled: the password is right) must not take the workers and the verify queue from the
+    others: its excess is refused (503, its own), another client's logins are all answered."""
+    slow = f.ctl("hash", "new", "--cost", "10", stdin="mallory-own-pw\n").strip()
+    f.ctl("user", "add", "mallory", "--hash", slow)
+    stop, flood_status = threading.Event(), []
+
+    def flooder():
+        while not stop.is_set():
+            try:
+                flood_status.append(auth(f.tcp, "mallory", "mallory-own-pw", remote_ip="203.0.113.66", timeout=20).status)
+            except OSError:
+                flood_status.append(0)
+
+    threads = [threading.Thread(target=flooder) for _ in range(40)]
+    [t.start() for t in threads]
+    time.sleep(1.0)
+    probes = []
+    for i in range(25):
+        probes.append(auth(f.tcp, "alice", PASSWORDS["alice"], remote_ip="198.51.100.7", timeout=20))
+        time.sleep(0.1)
+    stop.set()
+    [t.join() for t in threads]
+    refused = sum(1 for s in flood_status if s == 503)
+    check("… the flooder's own excess is refused (503) while it holds the queue", refused > 0,
+          f"{len(flood_status)} flood logins, {refused} refused")
+    check("40 right-password logins in flight from one client: another client's 25 logins all 200",
+          all(r.status == 200 for r in probes),
+          f"statuses {sorted(set(r.status for r in probes))}, slowest {max(r.elapsed for r in probes):.2f}s")
+    elapsed = sorted(r.elapsed for r in probes)
+    check("… and promptly (all but two within 2 s)", elapsed[-3] < 2.0,
+          f"median {elapsed[len(elapsed) // 2]:.2f}s, third slowest {elapsed[-3]:.2f}s")
+
+
 def main():
     token = "hostile-test-token-0123456789"
     try:
@@ -787,6 +825,9 @@ def main():
         t = Authd("token", BASE_PORT + 3, http_lines=f'bearer_token = "{token}"', throttle_lines=FAST)
         # C: a small connection cap.
         c = Authd("cap", BASE_PORT + 4, http_lines="max_connections = 16", throttle_lines=FAST)
+        # F: few workers and a short queue, as a small box has under a flood.
+        f = Authd("fair", BASE_PORT + 5, http_lines="threads = 4", throttle_lines=FAST,
+                  extra="[core]\nverify_threads = 1\nqueue_size = 16")
         for inst in INSTANCES:
             inst.start()
         steps = [
@@ -804,6 +845,7 @@ def main():
             ("13 owner without an address", lambda: check_no_address_owner(a)),
             ("14 shared address", lambda: check_shared_address(a)),
             ("12 per-peer connection cap", lambda: check_per_peer_cap(u)),
+            ("15 one client's right-password flood", lambda: check_fair_share(f)),
             ("10 SIGTERM", lambda: check_sigterm(q)),  # last: it stops the quiet instance
         ]
         only = os.environ.get("HOSTILE_ONLY")  # e.g. HOSTILE_ONLY=3,7 while developing

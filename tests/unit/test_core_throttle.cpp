@@ -136,6 +136,26 @@ TEST_F(Core, AStrangerCannotKeepTheOwnerOutOfHerFamiliarSource) {
       << "an unfamiliar source is slowed by the account's penalty";
 }
 
+// The attack review timed a real account and a made-up name alternately (each guess from a new
+// address): the real one seemed held, the made-up one not. The wait follows the order of the
+// attempts, not whether the account exists: both build the same penalty and wait the same.
+TEST_F(Core, AMadeUpNameEarnsTheSamePenaltyAsARealAccount) {
+  m_config.throttle.initial_ms = 5000;
+  m_config.throttle.max_ms = 20000;
+  rebuild();
+  add("alice", k_md5);
+  std::vector<std::pair<AuthStatus, long long>> seen[2];
+  const std::string names[2] = {"alice", "nosuchuser"};
+  for (int i = 0; i < 7; ++i) {
+    for (int n = 0; n < 2; ++n) {
+      const auto r = login(names[n], "guess" + std::to_string(i), "imap", "203.0.113." + std::to_string(10 * n + i + 1));
+      seen[n].emplace_back(r.status, (r.retry_after.count() + 500) / 1000); // to the second: the same wait
+    }
+  }
+  EXPECT_EQ(seen[0], seen[1]) << "the same answers and the same waits for a real account and a made-up name";
+  EXPECT_EQ(seen[0].back().first, AuthStatus::throttled) << "past the free failures both wait";
+}
+
 TEST_F(Core, AFamiliarSourceIsHeldNotRefusedWhenItsNeighboursMistype) {
   m_config.throttle.initial_ms = 300;
   m_config.throttle.max_ms = 20000;

@@ -89,7 +89,7 @@ private:
                                           std::optional<Result<std::optional<store::Account>>>& found, bool& familiar);
   void remember_success(const store::Account& account, const std::string& source);
   void record_login(const store::Login& login);
-  Status verify(const std::function<void()>& job, Lane lane);
+  Status verify(const std::function<void()>& job, Lane lane, std::string_view source = {});
   std::optional<AuthResult> app_password_login(const AuthRequest& request, const store::Account& account,
                                               const std::string& service, bool allowed, const std::string& source);
   void upgrade(const policy::HashPolicy& policy, const store::Account& account, const policy::VerifyOutcome& outcome,

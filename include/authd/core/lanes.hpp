@@ -3,13 +3,17 @@
 // first. A full lane refuses at once (the caller answers "temporary failure"), so a flood that
 // fills the suspect lane sheds its own requests while the priority lane still gets threads.
 // `max_suspect_running` reserves threads for the priority lane (threads - max = reserved).
+// Within a lane the clients share fairly (fair_queue.hpp): turn by turn, and none fills it.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <string_view>
 #include <vector>
+
+#include "fair_queue.hpp"
 
 namespace authd::core {
 
@@ -23,8 +27,9 @@ public:
   LanedExecutor(const LanedExecutor&) = delete;
   LanedExecutor& operator=(const LanedExecutor&) = delete;
 
-  // Queues job; false when that lane is full or the executor is stopping.
-  bool submit(Lane lane, std::function<void()> job);
+  // Queues job for client `key` (its source address; "" for clients without one); false when
+  // that lane is full, or has no room left for this client (FairQueue), or the executor stops.
+  bool submit(Lane lane, std::function<void()> job, std::string_view key = {});
   std::size_t queued(Lane lane) const;
   // Drops every queued job (not the running ones) and refuses new ones: for a shutdown whose
   // clients are gone.
@@ -37,8 +42,7 @@ private:
 
   mutable std::mutex m_mutex;
   std::condition_variable m_ready;
-  std::deque<std::function<void()>> m_queue[2];
-  std::size_t m_capacity;
+  FairQueue m_queue[2];
   int m_max_suspect;
   int m_suspect_running = 0;
   bool m_stopping = false;

@@ -5,6 +5,7 @@
 // lane (familiar sources, clean accounts) is always served first.
 #include <atomic>
 #include <functional>
+#include <string_view>
 
 #include "authd/core/lanes.hpp"
 #include "authd/util/result.hpp"
@@ -15,8 +16,9 @@ class VerifyPool {
 public:
   VerifyPool(int threads, int queue_size) : m_exec(threads, static_cast<std::size_t>(queue_size), threads) {}
 
-  // Runs job on a pool thread and waits for it. ErrorKind::temporary when the lane is full.
-  Status run(const std::function<void()>& job, Lane lane = Lane::priority);
+  // Runs job on a pool thread and waits for it. ErrorKind::temporary when the lane is full, or
+  // has no room left for this client (`key`: the login's source; FairQueue).
+  Status run(const std::function<void()>& job, Lane lane = Lane::priority, std::string_view key = {});
 
   // Shutdown past its drain deadline: jobs still waiting are not run (their callers get a
   // temporary failure at once); the ones running finish.

@@ -69,9 +69,20 @@ public:
   }
 
   // A held login is not kept waiting for its timer at shutdown: the connection closes, which every
-  // client takes as a temporary failure.
+  // client takes as a temporary failure — once the logins already on a worker have been answered
+  // (found by the attack review: their answers were lost with the close).
   void end_hold() override {
-    if (!m_holds.empty()) {
+    if (m_holds.empty()) {
+      return;
+    }
+    const int held = static_cast<int>(m_holds.size());
+    for (auto& [seq, timer] : m_holds) {
+      timer->cancel();
+    }
+    m_holds.clear();
+    m_running -= held;
+    m_close_when_answered = true;
+    if (m_running == 0) {
       close("shutdown");
     }
   }
@@ -195,7 +206,7 @@ private:
       auto result = std::make_shared<core::AuthResult>(
           self->m_ctx->service.authenticate({login->user, login->password, login->service, ip}));
       asio::post(io, [self, login, result, hold_until] { self->answered(login, *result, hold_until); });
-    });
+    }, core::Throttle::source_of(ip));
     if (!queued) {
       m_listener.impl.metrics.add("authd_verify_shed_total", {{"lane", core::to_string(lane)}});
       close("busy");
@@ -207,13 +218,18 @@ private:
       return;
     }
     if (r.status == core::AuthStatus::throttled && std::chrono::steady_clock::now() + r.retry_after <= hold_until) {
+      if (m_listener.impl.draining) { // no hold at a stop: the close tells it, after the others
+        --m_running;
+        m_close_when_answered = true;
+        return settle();
+      }
       m_listener.impl.metrics.add("authd_throttle_delayed_total", {});
       return hold(login, r.retry_after, hold_until);
     }
     count(r.status);
     --m_running;
     if (!m_conversation.finish(login->id, login->seq)) {
-      return update_phase(); // cancelled meanwhile (its id may serve another request now)
+      return settle(); // cancelled meanwhile (its id may serve another request now)
     }
     if (r.status == core::AuthStatus::ok) {
       send(ok_line(login->id, r.user));
@@ -221,6 +237,15 @@ private:
       send(fail_line(login->id, login->user));
     } else {
       return close("temporary_failure"); // store down, throttled past the hold, shed
+    }
+    settle();
+  }
+
+  // After an answer: at a stop that dropped held logins, the close that tells them comes once
+  // the last login on a worker is answered.
+  void settle() {
+    if (m_close_when_answered && m_running == 0) {
+      return close("shutdown");
     }
     update_phase();
   }
@@ -288,6 +313,7 @@ private:
   Conversation m_conversation;
   std::map<std::uint64_t, std::shared_ptr<asio::steady_timer>> m_holds; // held logins, by seq
   int m_running = 0; // logins on the workers or held, cancelled ones included
+  bool m_close_when_answered = false; // a stop dropped held logins: close after the running ones
 };
 
 } // namespace

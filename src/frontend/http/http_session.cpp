@@ -3,6 +3,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "authd/core/throttle.hpp"
 #include "authd/util/secret.hpp"
 
 namespace authd::frontend::detail {
@@ -67,11 +68,15 @@ public:
     }
     m_holding = false;
     disarm();
+    respond(shutting_down());
+  }
+
+  static Response shutting_down() {
     Response r;
     r.status = 503;
     r.set_header("Retry-After", "1");
     r.set_content("shutting down\n", "text/plain");
-    respond(std::move(r));
+    return r;
   }
 
   void drain(std::chrono::milliseconds grace) override {
@@ -256,18 +261,22 @@ private:
     if (!reply.work) {
       return respond(std::move(reply.response));
     }
+    if (reply.delay.count() > 0 && m_listener.impl.draining) {
+      return respond(shutting_down()); // no hold at a stop (end_hold answered the ones before it)
+    }
     if (reply.delay.count() > 0) {
       m_holding = true;
-      arm(reply.delay, [this, work = std::move(reply.work), lane = reply.lane]() mutable {
+      arm(reply.delay, [this, work = std::move(reply.work), lane = reply.lane, client = std::move(reply.client)]() mutable {
         m_holding = false;
-        submit(std::move(work), lane);
+        submit(std::move(work), lane, client);
       });
       return;
     }
-    submit(std::move(reply.work), reply.lane);
+    submit(std::move(reply.work), reply.lane, reply.client);
   }
 
-  void submit(std::function<Reply()> work, core::Lane lane) {
+  // `client`: the login's source; other work (and a login with no address) is its peer's.
+  void submit(std::function<Reply()> work, core::Lane lane, const std::string& client) {
     auto self = this->shared_from_this();
     auto& io = m_listener.impl.io;
     const bool queued = m_listener.impl.workers.submit(lane, [self, work = std::move(work), &io] {
@@ -283,7 +292,7 @@ private:
           self->handle(std::move(next));
         }
       });
-    });
+    }, client.empty() ? core::Throttle::source_of(m_peer) : client);
     if (!queued) {
       m_listener.impl.metrics.add("authd_verify_shed_total", {{"lane", core::to_string(lane)}});
       Response r;
@@ -295,7 +304,11 @@ private:
   }
 
   void respond(Response r) {
-    const bool keep = m_keep_alive && !m_close_after && !m_listener.impl.draining;
+    // At a stop a connection closes after this answer unless its next request has arrived
+    // already (pipelined behind this one, or sent while it was worked on): that one is answered too.
+    beast::error_code unknown;
+    const bool more = m_buffer.size() > 0 || m_socket.available(unknown) > 0;
+    const bool keep = m_keep_alive && !m_close_after && (!m_listener.impl.draining || more);
     m_response.emplace(static_cast<http::status>(r.status), m_version);
     for (auto& [name, value] : r.headers) {
       m_response->insert(name, value); // insert: a page may set several cookies

@@ -65,6 +65,7 @@ struct Reply {
   std::function<Reply()> work;
   core::Lane lane = core::Lane::priority;
   std::chrono::milliseconds delay{0};
+  std::string client; // whose work it is (the login's source) for the workers' fair share
 };
 
 // Splits "PATH?QUERY" (absolute-form "http://host/PATH?QUERY" too, RFC 9112 §3.2.2: what a

@@ -16,7 +16,7 @@ void count(const RouteContext& ctx, const char* endpoint, int status) {
   ctx.metrics.add("authd_http_requests_total", {{"endpoint", endpoint}, {"status", std::to_string(status)}});
 }
 
-Reply answer(Response r) { return Reply{std::move(r), {}, core::Lane::priority, {}}; }
+Reply answer(Response r) { return Reply{std::move(r), {}, core::Lane::priority, {}, {}}; }
 
 Response text(int status, std::string body) {
   Response r;
@@ -160,7 +160,7 @@ Reply post_lookup(const Request& req, const Ctx& ctx) {
                  count(*ctx, "lookup", status);
                  return answer(json_response(status, out));
                },
-               core::Lane::priority, {}};
+               core::Lane::priority, {}, {}};
 }
 
 Response auth_answer(const core::AuthResult& r, const RouteContext& ctx) {
@@ -303,7 +303,7 @@ Reply route(Request& req, const Ctx& ctx) {
                    const bool up = ctx->service.ready();
                    return answer(text(up ? 200 : 503, up ? "ready\n" : "store unavailable\n"));
                  },
-                 core::Lane::priority, {}};
+                 core::Lane::priority, {}, {}};
   }
   if (get && p == "/metrics") {
     if (!bearer_ok(req, *ctx)) {

@@ -20,7 +20,7 @@ void count(const WebContext& c, std::string_view action, int status) {
   c.metrics.add("authd_selfservice_requests_total", {{"action", std::string(action)}, {"status", std::to_string(status)}});
 }
 
-Reply now(Response r) { return Reply{std::move(r), {}, core::Lane::priority, {}}; }
+Reply now(Response r) { return Reply{std::move(r), {}, core::Lane::priority, {}, {}}; }
 
 // Every answer of the page: no script, no framing, no caching, no referrer.
 Response page(int status, std::string html) {

@@ -103,7 +103,7 @@ Reply get_page(const Request& req, const Ctx& ctx) {
                  count(*ctx, "page", 200);
                  return now(account(*ctx, s, ctx->sessions.take_flash(s.cookie)));
                },
-               core::Lane::priority, {}};
+               core::Lane::priority, {}, {}};
 }
 
 Reply post_sign_in(const Request& req, const Ctx& ctx) {
@@ -329,7 +329,7 @@ Reply post_revoke(const Request& req, const Ctx& ctx, std::optional<Signed> s) {
                                                   : WebSessions::Flash{"", missing ? "No such app password." : "Nothing was revoked: the account database is not reachable. Try again in a minute.", ""});
                  return now(see_other());
                },
-               core::Lane::priority, {}};
+               core::Lane::priority, {}, {}};
 }
 
 // A signed-in form POST: the session and its CSRF token checked, then `handler`.

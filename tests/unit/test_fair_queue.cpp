@@ -1,0 +1,104 @@
+// The fair share of the bounded queues (fair_queue.hpp): turn by turn among clients, and no
+// client fills a queue that others need; and the executor built on it.
+#include <atomic>
+#include <latch>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "authd/core/fair_queue.hpp"
+#include "authd/core/lanes.hpp"
+
+namespace authd::core {
+namespace {
+
+void drain(FairQueue& q) {
+  while (!q.empty()) {
+    q.pop()();
+  }
+}
+
+TEST(FairQueue, ClientsTakeTurns) {
+  FairQueue q(64, 4);
+  std::string order;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(q.push("flooder", [&order] { order += 'F'; }));
+  }
+  ASSERT_TRUE(q.push("owner", [&order] { order += 'o'; }));
+  ASSERT_TRUE(q.push("third", [&order] { order += 't'; }));
+  ASSERT_TRUE(q.push("owner", [&order] { order += 'o'; }));
+  EXPECT_EQ(q.size(), 7u);
+  drain(q);
+  EXPECT_EQ(order, "FotFoFF") << "one job per client in turn, each client's jobs in their order";
+}
+
+TEST(FairQueue, NoClientFillsIt) {
+  FairQueue q(16, 2);
+  int taken = 0;
+  while (q.push("flooder", [] {})) {
+    ++taken;
+  }
+  EXPECT_EQ(taken, 8) << "alone, a client may fill half the queue, no more";
+  for (int c = 0; c < 4; ++c) {
+    const std::string key = "client" + std::to_string(c);
+    EXPECT_TRUE(q.push(key, [] {})) << key;
+    EXPECT_TRUE(q.push(key, [] {})) << key;
+    EXPECT_FALSE(q.push(key, [] {})) << key << ": past half full, each client keeps at most its share";
+  }
+  EXPECT_EQ(q.size(), 16u);
+  EXPECT_FALSE(q.push("latecomer", [] {})) << "full is full";
+  q.pop()(); // the flooder's turn
+  EXPECT_FALSE(q.push("flooder", [] {}));
+  EXPECT_TRUE(q.push("latecomer", [] {})) << "the room the flooder's job left is another client's";
+}
+
+TEST(FairQueue, AnEmptiedClientStartsAfresh) {
+  FairQueue q(4, 1);
+  ASSERT_TRUE(q.push("a", [] {}));
+  ASSERT_TRUE(q.push("a", [] {}));
+  EXPECT_FALSE(q.push("a", [] {})) << "half full and a has its share";
+  q.pop()();
+  q.pop()();
+  EXPECT_TRUE(q.empty());
+  EXPECT_TRUE(q.push("a", [] {}));
+}
+
+// The executor: one client's backlog of slow jobs does not delay another client's job behind
+// it, nor refuse it.
+TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
+  LanedExecutor exec(1, 16, 1);
+  std::latch release(1), started(1);
+  std::mutex m;
+  std::vector<std::string> ran;
+  ASSERT_TRUE(exec.submit(Lane::priority, [&] {
+    started.count_down();
+    release.wait();
+  }, "flooder"));
+  started.wait(); // the only thread is busy
+  int queued = 0;
+  for (int i = 0; i < 20; ++i) {
+    queued += exec.submit(Lane::priority, [&] {
+      std::lock_guard lock(m);
+      ran.push_back("flooder");
+    }, "flooder") ? 1 : 0;
+  }
+  EXPECT_EQ(queued, 8) << "the flooder's backlog stops at half the lane";
+  std::latch owner_ran(1);
+  std::size_t flooders_before = 0;
+  ASSERT_TRUE(exec.submit(Lane::priority, [&] {
+    {
+      std::lock_guard lock(m);
+      flooders_before = ran.size();
+    }
+    owner_ran.count_down();
+  }, "owner")) << "another client is not refused";
+  release.count_down();
+  owner_ran.wait();
+  EXPECT_LE(flooders_before, 1u) << "the owner's job ran after at most one of the flooder's 8 queued jobs";
+}
+
+} // namespace
+} // namespace authd::core
