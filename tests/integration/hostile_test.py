@@ -749,6 +749,19 @@ def check_listener_full(c):
     time.sleep(0.2)  # all 16 fresh: none can be closed to make room yet
     got = raw(c.tcp, build("GET", "/v1/basic", {"Authorization": basic_header("alice", PASSWORDS["alice"])}))
     check("a newcomer refused by the full listener reads the 503, not a reset", got == 503, repr(got))
+    late = []
+    for _ in range(3):  # refused at accept, before its request arrives; it sends it a moment later
+        s = connect(c.tcp, timeout=5)
+        time.sleep(0.3)
+        try:
+            s.sendall(build("GET", "/v1/basic", {"Authorization": basic_header("alice", PASSWORDS["alice"])}))
+            late.append(Reader(s).response()[0])
+        except (OSError, ConnectionError, ValueError, IndexError) as e:
+            late.append(type(e).__name__)
+        finally:
+            s.close()
+    check("... also when its request comes after the refusal (read, not answered with a reset)",
+          late == [503] * 3, repr(late))
     time.sleep(1.3)  # they have been sending their heads for over a second now
     answers = [basic(c.tcp, "alice", PASSWORDS["alice"]).status for _ in range(5)]
     check("listener full of slow heads: logins still answered 200", answers == [200] * 5, repr(answers))

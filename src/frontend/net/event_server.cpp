@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <array>
+#include <memory>
+
 #include <boost/beast/core/error.hpp>
 #include <spdlog/spdlog.h>
 
@@ -81,11 +84,11 @@ private:
     }
     if (!key.empty()) {
       if (const auto it = per_peer.find(key); it != per_peer.end() && it->second >= impl.limits->max_connections_per_peer) {
-        return refuse(socket.native_handle(), "per_peer");
+        return refuse(std::move(socket), "per_peer");
       }
     }
     if (!make_room()) {
-      return refuse(socket.native_handle(), "full");
+      return refuse(std::move(socket), "full");
     }
     if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
       m_factory.tcp(std::move(socket), *this, std::move(peer), std::move(key));
@@ -94,10 +97,55 @@ private:
     }
   }
 
-  void refuse(int fd, const char* reason) {
+  void refuse(typename Protocol::socket socket, const char* reason) {
+    const int fd = socket.native_handle();
     (void)::send(fd, m_factory.refusal.data(), m_factory.refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)::shutdown(fd, SHUT_WR);
     impl.metrics.add("authd_http_connections_refused_total", {{"reason", reason}});
+    linger(std::move(socket));
   }
+
+  // A refused connection is not closed at once: its client may still be sending its request, and
+  // what arrives at a closed socket is answered with a reset, which the client sees instead of
+  // the answer (found by the attack review). It is read, and dropped, until the client closes,
+  // for a second at most; past k_max_lingering such sockets per listener the close is at once.
+  struct Lingering {
+    Lingering(typename Protocol::socket s, asio::io_context& io, std::shared_ptr<int> n)
+        : socket(std::move(s)), timer(io), count(std::move(n)) {
+      ++*count;
+    }
+    ~Lingering() { --*count; }
+    typename Protocol::socket socket;
+    asio::steady_timer timer;
+    std::array<char, 1024> sink{};
+    std::shared_ptr<int> count;
+  };
+  static constexpr int k_max_lingering = 16;
+
+  void linger(typename Protocol::socket socket) {
+    if (*m_lingering >= k_max_lingering) {
+      return; // closed as it goes out of scope
+    }
+    auto l = std::make_shared<Lingering>(std::move(socket), impl.io, m_lingering);
+    l->timer.expires_after(std::chrono::seconds(1));
+    l->timer.async_wait([l](beast::error_code) {
+      beast::error_code ec;
+      l->socket.close(ec);
+    });
+    read_away(l);
+  }
+
+  static void read_away(const std::shared_ptr<Lingering>& l) {
+    l->socket.async_read_some(asio::buffer(l->sink), [l](beast::error_code ec, std::size_t) {
+      if (ec) {
+        l->timer.cancel(); // the client closed (or the second is over)
+        return;
+      }
+      read_away(l);
+    });
+  }
+
+  std::shared_ptr<int> m_lingering = std::make_shared<int>(0);
 
   SessionFactory m_factory;
   typename Protocol::acceptor m_acceptor;
