@@ -239,14 +239,18 @@ void Server::stop(const std::function<void()>& at_deadline) {
       if (ec) {
         return;
       }
-      impl->workers.discard_queued(); // nobody waits for these answers any more
-      if (at_deadline) {
-        at_deadline();
-      }
+      // Every session is closed (and so leaves its listener's lists) before the queued jobs are
+      // dropped: a job may hold the last reference to its session, and a session destroyed
+      // while still listed was closed through a dangling pointer here (std::terminate: "pure
+      // virtual method called", seen by service_lifecycle's bounded drain).
       for (auto& l : impl->listeners) {
         while (!l->all.empty()) {
           (*l->all.begin())->close("shutdown");
         }
+      }
+      impl->workers.discard_queued(); // nobody waits for these answers any more
+      if (at_deadline) {
+        at_deadline();
       }
       impl->io.stop();
     });
