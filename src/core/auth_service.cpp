@@ -91,9 +91,10 @@ AuthResult AuthService::reject(const AuthRequest& r, const policy::HashPolicy& p
                                SecretView password, const char* why, const std::string& source, Lane lane) {
   AuthResult res;
   res.status = AuthStatus::rejected;
-  if (!verify([&] { policy.dummy_verify(password); }, lane, source)) {
+  const Status verified = verify([&] { policy.dummy_verify(password); }, lane, source);
+  if (!verified) {
     res.status = AuthStatus::tempfail;
-    why = "verify queue full";
+    why = verified.error().message.c_str(); // "verify queue full", or "shutting down" at a stop
   } else {
     m_throttle.failure(source, user, m_throttle.pair_hash(user, password), std::chrono::steady_clock::now());
   }
@@ -191,9 +192,11 @@ AuthResult AuthService::authenticate(const AuthRequest& r) {
     return res;
   }
   Result<policy::VerifyOutcome> outcome = fail(ErrorKind::internal, "not run");
-  if (!verify([&] { outcome = policy->verify_and_update(r.password, account.password_hash, true); }, lane, source)) {
+  if (const Status verified =
+          verify([&] { outcome = policy->verify_and_update(r.password, account.password_hash, true); }, lane, source);
+      !verified) {
     res.status = AuthStatus::tempfail;
-    log(r, res, "verify queue full");
+    log(r, res, verified.error().message.c_str());
     return res;
   }
   if (!outcome) {

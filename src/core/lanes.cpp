@@ -59,7 +59,22 @@ void LanedExecutor::discard_queued() {
 }
 
 bool LanedExecutor::runnable() const {
-  return !m_queue[0].empty() || (!m_queue[1].empty() && m_suspect_running < m_max_suspect);
+  return !m_queue[0].empty() || suspect_may_run();
+}
+
+bool LanedExecutor::suspect_may_run() const {
+  return !m_queue[1].empty() && m_suspect_running < m_max_suspect;
+}
+
+// The priority lane first — but while both lanes have work, every k_suspect_turn-th job comes
+// from the suspect lane (within its thread cap), so an endless stream of clean logins (one
+// client's right-password flood) cannot starve a user who mistyped once (found by the attack
+// review: such a login waited for the whole flood). A suspect flood costs clean logins at most
+// one job in k_suspect_turn.
+bool LanedExecutor::take_suspect() {
+  const bool suspect = suspect_may_run() && (m_queue[0].empty() || m_priority_streak + 1 >= k_suspect_turn);
+  m_priority_streak = suspect || m_queue[1].empty() ? 0 : m_priority_streak + 1;
+  return suspect;
 }
 
 void LanedExecutor::work() {
@@ -72,7 +87,7 @@ void LanedExecutor::work() {
       if (!runnable()) {
         return; // stopping and drained
       }
-      suspect = m_queue[0].empty();
+      suspect = take_suspect();
       job = m_queue[suspect ? 1 : 0].pop();
       m_suspect_running += suspect ? 1 : 0;
     }

@@ -811,8 +811,12 @@ def check_fair_share(f):
     for i in range(25):
         probes.append(auth(f.tcp, "alice", PASSWORDS["alice"], remote_ip="198.51.100.7", timeout=20))
         time.sleep(0.1)
+    typo = auth(f.tcp, "bob", "bob-typo", remote_ip="198.51.100.9", timeout=20)
+    right = auth(f.tcp, "bob", PASSWORDS["bob"], remote_ip="198.51.100.9", timeout=20)
     stop.set()
     [t.join() for t in threads]
+    check("… a user who mistyped once (his next login is suspect) still gets in during the flood",
+          typo.status == 401 and right.status == 200 and right.elapsed < INITIAL_S + 6, f"{typo!r} then {right!r}")
     refused = sum(1 for s in flood_status if s == 503)
     check("… the flooder's own excess is refused (503) while it holds the queue", refused > 0,
           f"{len(flood_status)} flood logins, {refused} refused")
@@ -820,7 +824,7 @@ def check_fair_share(f):
           all(r.status == 200 for r in probes),
           f"statuses {sorted(set(r.status for r in probes))}, slowest {max(r.elapsed for r in probes):.2f}s")
     elapsed = sorted(r.elapsed for r in probes)
-    check("… and promptly (all but two within 2 s)", elapsed[-3] < 2.0,
+    check("… and promptly (all but two within 5 s)", elapsed[-3] < 5.0,
           f"median {elapsed[len(elapsed) // 2]:.2f}s, third slowest {elapsed[-3]:.2f}s")
 
 

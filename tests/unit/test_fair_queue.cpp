@@ -1,5 +1,6 @@
 // The fair share of the bounded queues (fair_queue.hpp): turn by turn among clients, and no
 // client fills a queue that others need; and the executor built on it.
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <mutex>
@@ -98,6 +99,43 @@ TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
   release.count_down();
   owner_ran.wait();
   EXPECT_LE(flooders_before, 1u) << "the owner's job ran after at most one of the flooder's 8 queued jobs";
+}
+
+// Found by the second attack review: suspect jobs ran only when the priority lane was empty, so
+// one client keeping the priority lane busy (right passwords of its own) starved, for as long as
+// it went on, the next login of any user who had mistyped once. Now a suspect job waits at most
+// k_suspect_turn - 1 priority jobs.
+TEST(LanedExecutorFairness, AStreamOfPriorityJobsDoesNotStarveTheSuspectLane) {
+  LanedExecutor exec(1, 64, 1);
+  std::latch release(1), started(1);
+  std::mutex m;
+  std::vector<std::string> ran;
+  ASSERT_TRUE(exec.submit(Lane::priority, [&] {
+    started.count_down();
+    release.wait();
+  }, "flooder"));
+  started.wait();
+  const auto job = [&](const char* who) {
+    return [&, who] {
+      std::lock_guard lock(m);
+      ran.emplace_back(who);
+    };
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(exec.submit(Lane::priority, job("flooder"), "flooder"));
+  }
+  ASSERT_TRUE(exec.submit(Lane::suspect, job("mistyped"), "198.51.100.7"));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(exec.submit(Lane::priority, job("flooder"), "flooder" + std::to_string(i)));
+  }
+  std::latch done(1);
+  ASSERT_TRUE(exec.submit(Lane::suspect, [&] { done.count_down(); }, "zz"));
+  release.count_down();
+  done.wait();
+  std::lock_guard lock(m);
+  const auto at = std::find(ran.begin(), ran.end(), "mistyped") - ran.begin();
+  ASSERT_LT(static_cast<std::size_t>(at), ran.size()) << "the suspect job ran";
+  EXPECT_LE(at, 3) << "after at most 3 of the 23 priority jobs queued before and around it";
 }
 
 } // namespace

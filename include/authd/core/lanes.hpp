@@ -1,7 +1,8 @@
 #pragma once
 // A bounded two-lane executor: fixed threads, a fixed queue per lane, the priority lane served
-// first. A full lane refuses at once (the caller answers "temporary failure"), so a flood that
-// fills the suspect lane sheds its own requests while the priority lane still gets threads.
+// first (and the suspect lane every 4th job while both have work). A full lane refuses at once
+// (the caller answers "temporary failure"), so a flood that fills the suspect lane sheds its own
+// requests while the priority lane still gets threads.
 // `max_suspect_running` reserves threads for the priority lane (threads - max = reserved).
 // Within a lane the clients share fairly (fair_queue.hpp): turn by turn, and none fills it.
 #include <condition_variable>
@@ -38,13 +39,17 @@ public:
 
 private:
   void work();
-  bool runnable() const; // under m_mutex
+  bool runnable() const; // under m_mutex, as the two below
+  bool suspect_may_run() const;
+  bool take_suspect(); // which lane the next job comes from
+  static constexpr int k_suspect_turn = 4;
 
   mutable std::mutex m_mutex;
   std::condition_variable m_ready;
   FairQueue m_queue[2];
   int m_max_suspect;
   int m_suspect_running = 0;
+  int m_priority_streak = 0; // priority jobs taken in a row while suspects waited
   bool m_stopping = false;
   std::vector<std::thread> m_threads;
 };
