@@ -67,18 +67,24 @@ TEST(FairQueue, AnEmptiedClientStartsAfresh) {
   EXPECT_TRUE(q.push("a", [] {}));
 }
 
-// The executor: one client's backlog of slow jobs does not delay another client's job behind
-// it, nor refuse it.
-TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
-  LanedExecutor exec(1, 16, 1);
-  std::latch release(1), started(1);
-  std::mutex m;
-  std::vector<std::string> ran;
+// Occupies the executor's only thread until `release` counts down.
+void hold_the_only_thread(LanedExecutor& exec, std::latch& release) {
+  std::latch started(1);
   ASSERT_TRUE(exec.submit(Lane::priority, [&] {
     started.count_down();
     release.wait();
   }, "flooder"));
-  started.wait(); // the only thread is busy
+  started.wait();
+}
+
+// The executor: one client's backlog of slow jobs does not delay another client's job behind
+// it, nor refuse it.
+TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
+  LanedExecutor exec(1, 16, 1);
+  std::latch release(1);
+  std::mutex m;
+  std::vector<std::string> ran;
+  hold_the_only_thread(exec, release);
   int queued = 0;
   for (int i = 0; i < 20; ++i) {
     queued += exec.submit(Lane::priority, [&] {
@@ -107,14 +113,10 @@ TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
 // k_suspect_turn - 1 priority jobs.
 TEST(LanedExecutorFairness, AStreamOfPriorityJobsDoesNotStarveTheSuspectLane) {
   LanedExecutor exec(1, 64, 1);
-  std::latch release(1), started(1);
+  std::latch release(1);
   std::mutex m;
   std::vector<std::string> ran;
-  ASSERT_TRUE(exec.submit(Lane::priority, [&] {
-    started.count_down();
-    release.wait();
-  }, "flooder"));
-  started.wait();
+  hold_the_only_thread(exec, release);
   const auto job = [&](const char* who) {
     return [&, who] {
       std::lock_guard lock(m);
