@@ -11,14 +11,15 @@ bool FairQueue::push(std::string_view key, Job job) {
   if (m_size >= m_capacity) {
     return false;
   }
-  auto it = m_jobs.find(std::string(key));
+  std::string client(key);
+  auto it = m_jobs.find(client);
   const std::size_t waiting = it == m_jobs.end() ? 0 : it->second.size();
   if (2 * m_size >= m_capacity && waiting >= m_share) {
     return false;
   }
   if (it == m_jobs.end()) {
-    it = m_jobs.emplace(std::string(key), std::deque<Job>{}).first;
-    m_turn.push_back(it->first);
+    m_turn.push_back(client);
+    it = m_jobs.emplace(std::move(client), std::deque<Job>{}).first;
   }
   it->second.push_back(std::move(job));
   ++m_size;

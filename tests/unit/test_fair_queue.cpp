@@ -2,6 +2,7 @@
 // client fills a queue that others need; and the executor built on it.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <latch>
 #include <mutex>
 #include <string>
@@ -77,29 +78,38 @@ void hold_the_only_thread(LanedExecutor& exec, std::latch& release) {
   started.wait();
 }
 
+// Which jobs ran, in order, recorded from the executor's threads.
+struct Ran {
+  std::mutex m;
+  std::vector<std::string> names;
+  std::function<void()> job(std::string who) {
+    return [this, who = std::move(who)] {
+      std::lock_guard lock(m);
+      names.push_back(who);
+    };
+  }
+  std::vector<std::string> so_far() {
+    std::lock_guard lock(m);
+    return names;
+  }
+};
+
 // The executor: one client's backlog of slow jobs does not delay another client's job behind
 // it, nor refuse it.
 TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
   LanedExecutor exec(1, 16, 1);
   std::latch release(1);
-  std::mutex m;
-  std::vector<std::string> ran;
+  Ran ran;
   hold_the_only_thread(exec, release);
   int queued = 0;
   for (int i = 0; i < 20; ++i) {
-    queued += exec.submit(Lane::priority, [&] {
-      std::lock_guard lock(m);
-      ran.push_back("flooder");
-    }, "flooder") ? 1 : 0;
+    queued += exec.submit(Lane::priority, ran.job("flooder"), "flooder") ? 1 : 0;
   }
   EXPECT_EQ(queued, 8) << "the flooder's backlog stops at half the lane";
   std::latch owner_ran(1);
   std::size_t flooders_before = 0;
   ASSERT_TRUE(exec.submit(Lane::priority, [&] {
-    {
-      std::lock_guard lock(m);
-      flooders_before = ran.size();
-    }
+    flooders_before = ran.so_far().size();
     owner_ran.count_down();
   }, "owner")) << "another client is not refused";
   release.count_down();
@@ -114,29 +124,22 @@ TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
 TEST(LanedExecutorFairness, AStreamOfPriorityJobsDoesNotStarveTheSuspectLane) {
   LanedExecutor exec(1, 64, 1);
   std::latch release(1);
-  std::mutex m;
-  std::vector<std::string> ran;
+  Ran ran;
   hold_the_only_thread(exec, release);
-  const auto job = [&](const char* who) {
-    return [&, who] {
-      std::lock_guard lock(m);
-      ran.emplace_back(who);
-    };
-  };
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(exec.submit(Lane::priority, job("flooder"), "flooder"));
+    ASSERT_TRUE(exec.submit(Lane::priority, ran.job("flooder"), "flooder"));
   }
-  ASSERT_TRUE(exec.submit(Lane::suspect, job("mistyped"), "198.51.100.7"));
+  ASSERT_TRUE(exec.submit(Lane::suspect, ran.job("mistyped"), "198.51.100.7"));
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(exec.submit(Lane::priority, job("flooder"), "flooder" + std::to_string(i)));
+    ASSERT_TRUE(exec.submit(Lane::priority, ran.job("flooder"), "flooder" + std::to_string(i)));
   }
   std::latch done(1);
   ASSERT_TRUE(exec.submit(Lane::suspect, [&] { done.count_down(); }, "zz"));
   release.count_down();
   done.wait();
-  std::lock_guard lock(m);
-  const auto at = std::find(ran.begin(), ran.end(), "mistyped") - ran.begin();
-  ASSERT_LT(static_cast<std::size_t>(at), ran.size()) << "the suspect job ran";
+  const std::vector<std::string> order = ran.so_far();
+  const auto at = std::find(order.begin(), order.end(), "mistyped") - order.begin();
+  ASSERT_LT(static_cast<std::size_t>(at), order.size()) << "the suspect job ran";
   EXPECT_LE(at, 3) << "after at most 3 of the 23 priority jobs queued before and around it";
 }
 

@@ -23,8 +23,6 @@ public:
   Job pop(); // the next client's oldest job; the queue must not be empty
   bool empty() const noexcept { return m_size == 0; }
   std::size_t size() const noexcept { return m_size; }
-  std::size_t capacity() const noexcept { return m_capacity; }
-  std::size_t share() const noexcept { return m_share; }
 
 private:
   std::size_t m_capacity, m_share, m_size = 0;

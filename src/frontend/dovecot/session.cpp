@@ -80,11 +80,7 @@ public:
       timer->cancel();
     }
     m_holds.clear();
-    m_running -= held;
-    m_close_when_answered = true;
-    if (m_running == 0) {
-      close("shutdown");
-    }
+    drop_held(held);
   }
 
   void drain(std::chrono::milliseconds grace) override {
@@ -219,9 +215,7 @@ private:
     }
     if (r.status == core::AuthStatus::throttled && std::chrono::steady_clock::now() + r.retry_after <= hold_until) {
       if (m_listener.impl.draining) { // no hold at a stop: the close tells it, after the others
-        --m_running;
-        m_close_when_answered = true;
-        return settle();
+        return drop_held(1);
       }
       m_listener.impl.metrics.add("authd_throttle_delayed_total", {});
       return hold(login, r.retry_after, hold_until);
@@ -238,6 +232,14 @@ private:
     } else {
       return close("temporary_failure"); // store down, throttled past the hold, shed
     }
+    settle();
+  }
+
+  // Held logins given up at a stop: they get no answer line; the connection's close tells them
+  // (a temporary failure), once the logins still on a worker are answered.
+  void drop_held(int n) {
+    m_running -= n;
+    m_close_when_answered = true;
     settle();
   }
 

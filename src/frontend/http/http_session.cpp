@@ -106,10 +106,16 @@ private:
   }
   static std::chrono::milliseconds seconds(int s) { return std::chrono::milliseconds(1000LL * s); }
 
+  // A next request has arrived already: read into the buffer behind the last one, or waiting
+  // in the socket.
+  bool next_request_arrived() {
+    beast::error_code unknown;
+    return m_buffer.size() > 0 || m_socket.available(unknown) > 0;
+  }
+
   void wait_request() {
     const bool draining = m_listener.impl.draining;
-    beast::error_code unknown;
-    if (draining && m_served > 0 && m_buffer.size() == 0 && m_socket.available(unknown) == 0) {
+    if (draining && m_served > 0 && !next_request_arrived()) {
       return close(nullptr); // answered, nothing more on the way: a pipelined request is served
     }
     if (m_buffer.size() > 0) {
@@ -306,9 +312,7 @@ private:
   void respond(Response r) {
     // At a stop a connection closes after this answer unless its next request has arrived
     // already (pipelined behind this one, or sent while it was worked on): that one is answered too.
-    beast::error_code unknown;
-    const bool more = m_buffer.size() > 0 || m_socket.available(unknown) > 0;
-    const bool keep = m_keep_alive && !m_close_after && (!m_listener.impl.draining || more);
+    const bool keep = m_keep_alive && !m_close_after && (!m_listener.impl.draining || next_request_arrived());
     m_response.emplace(static_cast<http::status>(r.status), m_version);
     for (auto& [name, value] : r.headers) {
       m_response->insert(name, value); // insert: a page may set several cookies
