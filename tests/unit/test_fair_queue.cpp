@@ -68,9 +68,9 @@ TEST(FairQueue, AnEmptiedClientStartsAfresh) {
   EXPECT_TRUE(q.push("a", [] {}));
 }
 
-// Occupies the executor's only thread until `release` counts down.
-void hold_the_only_thread(LanedExecutor& exec, std::latch& release) {
-  std::latch started(1);
+// Occupies the executor's only thread until `release` counts down (`started`: a latch of 1 that
+// outlives the executor, as `release` does: the job still touches both after the wait ends).
+void hold_the_only_thread(LanedExecutor& exec, std::latch& started, std::latch& release) {
   ASSERT_TRUE(exec.submit(Lane::priority, [&] {
     started.count_down();
     release.wait();
@@ -97,17 +97,16 @@ struct Ran {
 // The executor: one client's backlog of slow jobs does not delay another client's job behind
 // it, nor refuse it.
 TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
+  Ran ran; // before the executor: its destructor runs the jobs still queued, which record here
+  std::latch started(1), release(1), owner_ran(1);
+  std::size_t flooders_before = 0;
   LanedExecutor exec(1, 16, 1);
-  std::latch release(1);
-  Ran ran;
-  hold_the_only_thread(exec, release);
+  hold_the_only_thread(exec, started, release);
   int queued = 0;
   for (int i = 0; i < 20; ++i) {
     queued += exec.submit(Lane::priority, ran.job("flooder"), "flooder") ? 1 : 0;
   }
   EXPECT_EQ(queued, 8) << "the flooder's backlog stops at half the lane";
-  std::latch owner_ran(1);
-  std::size_t flooders_before = 0;
   ASSERT_TRUE(exec.submit(Lane::priority, [&] {
     flooders_before = ran.so_far().size();
     owner_ran.count_down();
@@ -122,10 +121,10 @@ TEST(LanedExecutorFairness, AnotherClientsJobRunsNextNotAfterTheBacklog) {
 // it went on, the next login of any user who had mistyped once. Now a suspect job waits at most
 // k_suspect_turn - 1 priority jobs.
 TEST(LanedExecutorFairness, AStreamOfPriorityJobsDoesNotStarveTheSuspectLane) {
+  Ran ran; // before the executor: its destructor runs the jobs still queued, which record here
+  std::latch started(1), release(1), done(1);
   LanedExecutor exec(1, 64, 1);
-  std::latch release(1);
-  Ran ran;
-  hold_the_only_thread(exec, release);
+  hold_the_only_thread(exec, started, release);
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(exec.submit(Lane::priority, ran.job("flooder"), "flooder"));
   }
@@ -133,7 +132,6 @@ TEST(LanedExecutorFairness, AStreamOfPriorityJobsDoesNotStarveTheSuspectLane) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(exec.submit(Lane::priority, ran.job("flooder"), "flooder" + std::to_string(i)));
   }
-  std::latch done(1);
   ASSERT_TRUE(exec.submit(Lane::suspect, [&] { done.count_down(); }, "zz"));
   release.count_down();
   done.wait();
